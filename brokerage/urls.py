@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from clients import views as client_views
+from clients.urls import staff_urlpatterns
+
+# Every page of one client lives below /c/<client_slug>/: ClientScopeMiddleware checks access and
+# enters the client's scope for all of them.
+client_patterns = [
+    path("", include("clients.urls")),
+    path("", include("entries.urls")),
+    path("", include("refunds.urls")),
+]
+
+urlpatterns = [
+    path("", client_views.home, name="home"),
+    path("clients/", client_views.choose_client, name="choose_client"),
+    path("c/<slug:client_slug>/", include(client_patterns)),
+    path("staff/", include(staff_urlpatterns)),
+    path("invite/<str:token>/", client_views.invitation_accept, name="invitation_accept"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", TemplateView.as_view(template_name="healthz.txt", content_type="text/plain"), name="healthz"),
+]

@@ -1,0 +1,291 @@
+"""Tenants (clients), people, access, the audit trail, and the base classes every tenant-owned model uses.
+
+Tenancy fails closed: every tenant-owned model inherits TenantModel, whose default manager raises
+ScopeError for any query made outside `django_scopes.scope(client=...)` (or an explicit
+`scopes_disabled()`).
+"""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        if not email:
+            raise ValueError("A user needs an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("staff_role", User.StaffRole.MANAGER)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: broker staff (staff_role set) or an importer's employee (memberships)."""
+
+    class StaffRole(models.TextChoices):
+        NONE = "", "Not broker staff"
+        STAFF = "staff", "Staff"
+        MANAGER = "staff_manager", "Staff manager"
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    staff_role = models.CharField(max_length=20, choices=StaffRole.choices, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_staff(self) -> bool:
+        # Django admin access follows the broker staff role; there is no separate flag to forget.
+        return bool(self.staff_role) and self.is_active
+
+    @property
+    def is_broker_staff(self) -> bool:
+        return bool(self.staff_role)
+
+    @property
+    def is_staff_manager(self) -> bool:
+        return self.staff_role == self.StaffRole.MANAGER
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+ior_validator = RegexValidator(
+    r"^(\d{2}-\d{7}[0-9A-Z]{2}|\d{3}-\d{2}-\d{4}[0-9A-Z]{2}|\d{6}-\d{5})$",
+    "Enter an importer-of-record number as NN-NNNNNNNXX (EIN + suffix), NNN-NN-NNNNXX (SSN + suffix) "
+    "or YYDDPP-NNNNN (CBP-assigned).",
+)
+
+
+class Client(models.Model):
+    """An importer the brokerage serves: the tenant. Legal name exactly as on its CBP Form 5106."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    legal_name = models.CharField(max_length=200, help_text="Exactly as on the CBP Form 5106.")
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, default="US")
+    letterhead_logo = models.FileField(upload_to="letterheads/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["legal_name"]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:overview", kwargs={"client_slug": self.slug})
+
+    @property
+    def address_lines(self) -> list[str]:
+        city_line = " ".join(p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p)
+        return [line for line in [self.address_line1, self.address_line2, city_line] if line]
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned row: a direct client foreign key and a manager that fails closed."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+
+    objects = ScopedManager(client="client")
+
+    class Meta:
+        abstract = True
+
+
+class ImporterNumber(TenantModel):
+    """An importer-of-record number (IOR) of a client; ACE report rows are matched to clients by it."""
+
+    number = models.CharField(max_length=20, unique=True, validators=[ior_validator])
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Membership(TenantModel):
+    """A client user's role in one client; a person may belong to several clients (sister companies)."""
+
+    class Role(models.TextChoices):
+        ADMIN = "client_admin", "Client admin"
+        MEMBER = "client_member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "user"], name="one_membership_per_client")]
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}"
+
+
+class StaffAssignment(models.Model):
+    """A client on a staff member's caseload (managers see every client without one).
+
+    Not tenant-scoped: it is the staff side's record of who may enter which client's scope.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="staff_assignments")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "staff"], name="one_assignment_per_staff")]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(TenantModel):
+    """An invitation for a person to join a client; only the token's hash is stored."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        token = secrets.token_urlsafe(32)
+        return token, _token_hash(token)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return _token_hash(token)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class AuditEvent(TenantModel):
+    """Append-only record of a change, written by services in the change's own transaction."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=100, db_index=True, help_text="Dotted name, e.g. client.member_invited")
+    subject_type = models.CharField(max_length=100, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
+    subject_repr = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor or 'system'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise RuntimeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Audit events are append-only")
+
+
+class Job(TenantModel):
+    """Base for long work a page shows as a row: status, progress with counts, message, timestamps.
+
+    A view creates the row and enqueues a task with its id (on commit); the task moves it through
+    running -> succeeded/failed via clients.jobs; the page polls the row, never Celery.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    total_count = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class AuditExport(Job):
+    """A CSV of a client's audit trail, built in the background (the first user of the Job pattern)."""
+
+    file = models.FileField(upload_to="exports/audit/", blank=True)
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:audit_export", kwargs={"client_slug": self.client.slug, "public_id": self.public_id})

@@ -1,0 +1,291 @@
+"""Writes on clients, people and access. Keyword-only; each owns its transaction and records an audit event."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django_scopes import scope, scopes_disabled
+
+from brokerage.spreadsheets import safe_cell
+
+from . import audit
+from .emails import send_templated
+from .jobs import job_fail, job_start, job_succeed
+from .models import AuditEvent, AuditExport, Client, ImporterNumber, Invitation, Membership, StaffAssignment, User
+
+
+def client_create(
+    *, actor: User | None, slug: str, legal_name: str, importer_numbers: list[str] | tuple[str, ...] = ()
+) -> Client:
+    slug = slugify(slug)
+    if not slug:
+        raise ValidationError({"slug": "A slug needs letters or digits."})
+    if Client.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A client with slug '{slug}' already exists."})
+    with transaction.atomic():
+        client = Client(slug=slug, legal_name=legal_name.strip())
+        client.full_clean()
+        client.save()
+        with scope(client=client):
+            for number in importer_numbers:
+                _add_importer_number(client=client, number=number)
+            audit.record(
+                client=client,
+                actor=actor,
+                action="client.created",
+                subject=client,
+                data={"legal_name": client.legal_name, "importer_numbers": list(importer_numbers)},
+            )
+    return client
+
+
+def _add_importer_number(*, client: Client, number: str) -> ImporterNumber:
+    number = number.strip().upper()
+    with scopes_disabled():  # IOR numbers are unique across clients: a clash must be found wherever it is
+        taken = ImporterNumber.objects.filter(number=number).select_related("client").first()
+    if taken is not None:
+        raise ValidationError({"number": f"Importer number {number} is already registered to another client."})
+    importer = ImporterNumber(client=client, number=number)
+    importer.full_clean()
+    importer.save()
+    return importer
+
+
+def importer_number_add(*, actor: User, client: Client, number: str, label: str = "") -> ImporterNumber:
+    with transaction.atomic():
+        importer = _add_importer_number(client=client, number=number)
+        if label:
+            importer.label = label
+            importer.save(update_fields=["label"])
+        audit.record(client=client, actor=actor, action="client.importer_number_added", subject=importer)
+    return importer
+
+
+def importer_number_remove(*, actor: User, importer: ImporterNumber) -> None:
+    with transaction.atomic():
+        audit.record(
+            client=importer.client, actor=actor, action="client.importer_number_removed", data={"number": importer.number}
+        )
+        importer.delete()
+
+
+PROFILE_FIELDS = ("legal_name", "address_line1", "address_line2", "city", "state", "postal_code", "country")
+
+
+def client_update_profile(*, actor: User, client: Client, **values) -> Client:
+    changes = {}
+    for field in PROFILE_FIELDS:
+        if field in values and getattr(client, field) != values[field]:
+            changes[field] = {"from": getattr(client, field), "to": values[field]}
+            setattr(client, field, values[field])
+    logo = values.get("letterhead_logo")
+    if logo:
+        client.letterhead_logo = logo
+        changes["letterhead_logo"] = {"to": logo.name}
+    if not changes:
+        return client
+    with transaction.atomic():
+        client.full_clean()
+        client.save()
+        audit.record(client=client, actor=actor, action="client.profile_updated", subject=client, data=changes)
+    return client
+
+
+def invitation_create(*, actor: User, client: Client, email: str, role: str) -> Invitation:
+    email = email.strip().lower()
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose a role."})
+    if Membership.objects.filter(client=client, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of {client.legal_name}."})
+    if User.objects.filter(email__iexact=email).exclude(staff_role="").exists():
+        raise ValidationError({"email": "That address belongs to broker staff; staff reach clients by assignment."})
+    token, token_hash = Invitation.new_token()
+    with transaction.atomic():
+        # A fresh invitation replaces any pending one for the same address.
+        Invitation.objects.filter(client=client, email=email, accepted_at=None, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        invitation = Invitation.objects.create(
+            client=client,
+            email=email,
+            role=role,
+            token_hash=token_hash,
+            invited_by=actor,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+        )
+        audit.record(
+            client=client, actor=actor, action="client.member_invited", subject=invitation, data={"email": email, "role": role}
+        )
+        link = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+        transaction.on_commit(
+            lambda: send_templated(
+                "invitation",
+                to=[email],
+                context={
+                    "client": client,
+                    "inviter": actor,
+                    "link": link,
+                    "role": invitation.get_role_display(),
+                    "expires_at": invitation.expires_at,
+                    "brokerage_name": settings.BROKERAGE_NAME,
+                },
+            )
+        )
+    return invitation
+
+
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    with transaction.atomic():
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit.record(client=invitation.client, actor=actor, action="client.invitation_revoked", subject=invitation)
+    return invitation
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    """The pending invitation for a token (any client: the token itself is the credential)."""
+    with scopes_disabled():
+        invitation = Invitation.objects.select_related("client").filter(token_hash=Invitation.hash_token(token)).first()
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation
+
+
+def invitation_accept(*, invitation: Invitation, user: User | None, full_name: str = "", password: str = "") -> User:
+    """Join the client: an existing user (logged in with the invited address) or a new account.
+
+    The invitation link reached the address, so the address counts as verified.
+    """
+    with transaction.atomic(), scope(client=invitation.client):
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_pending:
+            raise ValidationError("This invitation has already been used or has expired.")
+        if user is None:
+            if User.objects.filter(email__iexact=locked.email).exists():
+                raise ValidationError("An account with this email exists: log in first, then open the link again.")
+            user = User.objects.create_user(locked.email, password, full_name=full_name.strip())
+        elif user.email.lower() != locked.email.lower():
+            raise ValidationError(f"This invitation is for {locked.email}; you are logged in as {user.email}.")
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+        Membership.objects.get_or_create(client=locked.client, user=user, defaults={"role": locked.role})
+        locked.accepted_at = timezone.now()
+        locked.accepted_by = user
+        locked.save(update_fields=["accepted_at", "accepted_by"])
+        audit.record(
+            client=locked.client, actor=user, action="client.member_joined", subject=user, data={"role": locked.role}
+        )
+    return user
+
+
+def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose a role."})
+    with transaction.atomic():
+        previous = membership.role
+        if previous == Membership.Role.ADMIN and role != previous:
+            _ensure_another_admin(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            client=membership.client,
+            actor=actor,
+            action="client.member_role_changed",
+            subject=membership.user,
+            data={"from": previous, "to": role},
+        )
+    return membership
+
+
+def membership_remove(*, actor: User, membership: Membership) -> None:
+    with transaction.atomic():
+        if membership.role == Membership.Role.ADMIN:
+            _ensure_another_admin(membership)
+        audit.record(
+            client=membership.client,
+            actor=actor,
+            action="client.member_removed",
+            subject=membership.user,
+            data={"email": membership.user.email},
+        )
+        membership.delete()
+
+
+def _ensure_another_admin(membership: Membership) -> None:
+    others = Membership.objects.filter(client=membership.client, role=Membership.Role.ADMIN).exclude(pk=membership.pk)
+    if not others.exists():
+        raise ValidationError("A client keeps at least one client admin; make someone else admin first.")
+
+
+def staff_assign(*, actor: User, client: Client, staff: User) -> StaffAssignment:
+    if not staff.is_broker_staff:
+        raise ValidationError({"staff": f"{staff.email} is not broker staff."})
+    with transaction.atomic():
+        assignment, created = StaffAssignment.objects.get_or_create(
+            client=client, staff=staff, defaults={"assigned_by": actor}
+        )
+        if created:
+            with scope(client=client):
+                audit.record(
+                    client=client, actor=actor, action="client.staff_assigned", subject=staff, data={"staff": staff.email}
+                )
+    return assignment
+
+
+def staff_unassign(*, actor: User, client: Client, staff: User) -> None:
+    with transaction.atomic():
+        deleted, _ = StaffAssignment.objects.filter(client=client, staff=staff).delete()
+        if deleted:
+            with scope(client=client):
+                audit.record(
+                    client=client, actor=actor, action="client.staff_unassigned", subject=staff, data={"staff": staff.email}
+                )
+
+
+def audit_export_request(*, actor: User, client: Client) -> AuditExport:
+    from .tasks import build_audit_export
+
+    with transaction.atomic():
+        export = AuditExport.objects.create(client=client, created_by=actor)
+        audit.record(client=client, actor=actor, action="client.audit_export_requested", subject=export)
+        transaction.on_commit(lambda: build_audit_export.delay(export.pk))
+    return export
+
+
+def audit_export_build(*, export: AuditExport) -> AuditExport:
+    """Write the client's audit trail to CSV, reporting progress on the job row."""
+    events = AuditEvent.objects.filter(client=export.client).select_related("actor").order_by("created_at", "id")
+    total = events.count()
+    job_start(export, total=total)
+    try:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["time", "actor", "action", "subject", "data"])
+        for event in events.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    event.created_at.isoformat(),
+                    event.actor.email if event.actor else "system",
+                    event.action,
+                    safe_cell(event.subject_repr),
+                    safe_cell(event.data),
+                ]
+            )
+        export.file.save(f"audit-{export.client.slug}-{export.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=False)
+        export.save(update_fields=["file"])
+    except Exception as exc:
+        job_fail(export, message=f"The export failed: {exc}")
+        raise
+    job_succeed(export, message=f"{total} events exported.")
+    return export

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RefundsConfig(AppConfig):
+    name = "refunds"
+    verbose_name = "CAPE declarations and refunds"

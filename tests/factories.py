@@ -1,0 +1,68 @@
+import factory
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django_scopes import scopes_disabled
+
+from clients.models import Client, ImporterNumber, Membership, StaffAssignment, User
+
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    full_name = factory.Faker("name")
+
+    @factory.post_generation
+    def password(user, create, extracted, **kwargs):
+        user.set_password(extracted or PASSWORD)
+        if create:
+            user.save(update_fields=["password"])
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+def with_totp(user: User) -> str:
+    """Give a user a TOTP authenticator; returns the secret (tests compute codes from it)."""
+    secret = generate_totp_secret()
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, secret)
+    return secret
+
+
+def staff_user(*, manager: bool = False, mfa: bool = True, **kwargs) -> User:
+    user = UserFactory(staff_role=User.StaffRole.MANAGER if manager else User.StaffRole.STAFF, **kwargs)
+    if mfa:
+        with_totp(user)
+    return user
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    slug = factory.Sequence(lambda n: f"importer-{n}")
+    legal_name = factory.Sequence(lambda n: f"Importer Number {n} LLC")
+    address_line1 = "1 Dock Street"
+    city = "Newark"
+    state = "NJ"
+    postal_code = "07114"
+
+
+def member(client: Client, user: User | None = None, role: str = Membership.Role.MEMBER) -> User:
+    user = user or UserFactory()
+    with scopes_disabled():
+        Membership.objects.create(client=client, user=user, role=role)
+    return user
+
+
+def importer_number(client: Client, number: str) -> ImporterNumber:
+    with scopes_disabled():
+        return ImporterNumber.objects.create(client=client, number=number)
+
+
+def assign(client: Client, staff: User) -> StaffAssignment:
+    return StaffAssignment.objects.create(client=client, staff=staff)

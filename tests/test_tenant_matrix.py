@@ -1,0 +1,155 @@
+"""Every page under /c/<client_slug>/, enumerated from the URLconf, against every kind of visitor.
+
+Client A's data exists in every case. A member of client B, B's staff and anonymous visitors must never
+see it: 404 (or the login page), never 403, never an empty page. New pages are covered automatically;
+a page with a URL parameter this file does not know fails until OBJECT_KWARGS says how to build one.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import scope
+
+from clients.models import AuditExport, ImporterNumber, Invitation, Membership
+from clients.services import invitation_create
+from tests.factories import member
+
+
+def _client_patterns() -> list[tuple[str, list[str]]]:
+    """(namespaced url name, its parameters) for every pattern below c/<slug:client_slug>/."""
+    found = []
+
+    def walk(patterns, prefix_params, namespace, inside_client):
+        for p in patterns:
+            params = prefix_params + list(p.pattern.converters.keys())
+            here = inside_client or "client_slug" in p.pattern.converters
+            if isinstance(p, URLResolver):
+                ns = namespace
+                if p.namespace:
+                    ns = f"{namespace}:{p.namespace}" if namespace else p.namespace
+                walk(p.url_patterns, params, ns, here)
+            elif isinstance(p, URLPattern) and here and p.name:
+                found.append((f"{namespace}:{p.name}" if namespace else p.name, params))
+
+    walk(get_resolver().url_patterns, [], "", False)
+    return sorted(found)
+
+
+CLIENT_PAGES = _client_patterns()
+
+
+@dataclass
+class World:
+    client: object
+    membership: Membership
+    invitation: Invitation
+    importer: ImporterNumber
+    audit_export: AuditExport
+
+
+@pytest.fixture
+def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, manager):
+    """Client A with one object of every kind a page can show; client B with its own people."""
+    with scope(client=client_a):
+        other = member(client_a)
+        invitation = invitation_create(actor=admin_a, client=client_a, email="new.hire@alpha.example", role="client_member")
+        export = AuditExport.objects.create(client=client_a, created_by=admin_a, status="succeeded")
+        export.file.save("audit.csv", ContentFile(b"time,actor\n"))
+        return World(
+            client=client_a,
+            membership=Membership.objects.get(client=client_a, user=other),
+            invitation=invitation,
+            importer=ImporterNumber.objects.get(client=client_a),
+            audit_export=export,
+        )
+
+
+# How to fill each page's parameters (beyond client_slug) with one of client A's objects.
+OBJECT_KWARGS = {
+    "clients:member_update": lambda w: {"membership_id": w.membership.pk},
+    "clients:invitation_revoke": lambda w: {"invitation_id": w.invitation.pk},
+    "clients:importer_number_remove": lambda w: {"importer_id": w.importer.pk},
+    "clients:audit_export": lambda w: {"public_id": w.audit_export.public_id},
+    "clients:audit_export_download": lambda w: {"public_id": w.audit_export.public_id},
+}
+
+# Pages only some roles may open; everyone else gets the outsider's 404.
+ADMIN_ONLY = {
+    "clients:audit",
+    "clients:audit_export",
+    "clients:audit_export_download",
+    "clients:member_update",
+    "clients:invitation_revoke",
+    "clients:importer_number_add",
+    "clients:importer_number_remove",
+}
+# Pages with nothing to show until something is uploaded (the logo has none in this world).
+EMPTY_404 = {"clients:letterhead_logo"}
+
+ROLES = ["anonymous", "member_b", "staff_b", "member_a", "admin_a", "staff_a", "manager"]
+
+
+def _url(name, params, w):
+    kwargs = {"client_slug": w.client.slug}
+    extra = [p for p in params if p != "client_slug"]
+    if extra:
+        assert name in OBJECT_KWARGS, f"{name} takes {extra}: add it to OBJECT_KWARGS so the matrix covers it"
+        kwargs.update(OBJECT_KWARGS[name](w))
+    return reverse(name, kwargs=kwargs)
+
+
+def test_matrix_covers_every_client_page():
+    names = {name for name, _ in CLIENT_PAGES}
+    assert {"clients:overview", "clients:team", "entries:list", "refunds:claims"} <= names
+    assert len(CLIENT_PAGES) >= 15
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "params"), CLIENT_PAGES, ids=[n for n, _ in CLIENT_PAGES])
+def test_client_page_access(client, world, request, name, params, role):
+    url = _url(name, params, world)
+    if role != "anonymous":
+        client.force_login(request.getfixturevalue(role))
+
+    response = client.get(url)
+    if response.status_code == 405:  # an action: try it the way a form would send it
+        response = client.post(url, {})
+
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_login"))
+    elif role in ("member_b", "staff_b"):
+        assert response.status_code == 404, f"{role} must not reach {url}"
+    elif role == "member_a" and name in ADMIN_ONLY:
+        assert response.status_code == 404
+    elif name in EMPTY_404:
+        assert response.status_code == 404
+    else:
+        assert response.status_code in (200, 302), f"{role} should reach {url}, got {response.status_code}"
+        if response.status_code == 302:
+            assert response.url.startswith(f"/c/{world.client.slug}/")
+
+
+@pytest.mark.parametrize("role", ["member_a", "admin_a", "staff_a", "manager"])
+def test_client_pages_render_200_for_insiders(client, world, request, role):
+    client.force_login(request.getfixturevalue(role))
+    for name, params in CLIENT_PAGES:
+        if name in OBJECT_KWARGS or name in EMPTY_404 or (role == "member_a" and name in ADMIN_ONLY):
+            continue
+        response = client.get(_url(name, params, world))
+        if response.status_code == 405:
+            continue
+        assert response.status_code == 200, name
+        assert world.client.legal_name in response.content.decode(), f"{name} must show whose data it is"
+
+
+def test_unknown_client_and_forbidden_client_look_the_same(client, world, member_b):
+    client.force_login(member_b)
+    forbidden = client.get(reverse("clients:overview", kwargs={"client_slug": world.client.slug}))
+    missing = client.get(reverse("clients:overview", kwargs={"client_slug": "no-such-client"}))
+    assert forbidden.status_code == missing.status_code == 404
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub(b"", forbidden.content) == token.sub(b"", missing.content)
