@@ -1,6 +1,5 @@
 """The test overlay: the real settings, with what makes tests fast and deterministic."""
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PRIVATE_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="portal-test-files-"))
 STORAGES = {
     "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "brokerage.storage.PrivateFileStorage",
         "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -22,4 +21,3 @@ CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ACCOUNT_RATE_LIMITS = False
 TEST_REDIS_URL = REDIS_URL
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

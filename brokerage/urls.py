@@ -21,5 +21,9 @@ urlpatterns = [
     path("invite/<str:token>/", client_views.invitation_accept, name="invitation_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("healthz", TemplateView.as_view(template_name="healthz.txt", content_type="text/plain"), name="healthz"),
+    path(
+        "healthz",
+        TemplateView.as_view(template_name="healthz.txt", content_type="text/plain"),
+        name="healthz",
+    ),
 ]

@@ -47,7 +47,12 @@ class UserAdmin(ImportExportModelAdmin, BaseUserAdmin):
         ("Access", {"fields": ["staff_role", "is_active", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "staff_role", "password1", "password2"]})]
+    add_fieldsets = [
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "full_name", "staff_role", "password1", "password2"]},
+        )
+    ]
     filter_horizontal = ["groups", "user_permissions"]
 
 

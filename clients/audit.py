@@ -8,7 +8,12 @@ from .models import AuditEvent, Client, User
 
 
 def record(
-    *, client: Client, actor: User | None, action: str, subject: models.Model | None = None, data: dict[str, Any] | None = None
+    *,
+    client: Client,
+    actor: User | None,
+    action: str,
+    subject: models.Model | None = None,
+    data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         client=client,

@@ -5,7 +5,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def send_templated(name: str, *, to: list[str], context: dict, attachments: list[tuple[str, bytes, str]] = ()) -> None:
+def send_templated(
+    name: str, *, to: list[str], context: dict, attachments: list[tuple[str, bytes, str]] = ()
+) -> None:
     context = {"site_url": settings.SITE_URL, "brokerage_name": settings.BROKERAGE_NAME, **context}
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(
         render_to_string(f"emails/{name}_subject.txt", context).split()

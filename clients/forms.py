@@ -8,7 +8,16 @@ from .selectors import staff_users
 class ClientProfileForm(forms.ModelForm):
     class Meta:
         model = Client
-        fields = ["legal_name", "address_line1", "address_line2", "city", "state", "postal_code", "country", "letterhead_logo"]
+        fields = [
+            "legal_name",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "letterhead_logo",
+        ]
         labels = {"legal_name": "Legal name (exactly as on CBP Form 5106)", "address_line1": "Address"}
 
     def clean_letterhead_logo(self):
@@ -39,8 +48,12 @@ class MembershipRoleForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(label="Your name", max_length=150)
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,7 +68,9 @@ class AcceptInvitationForm(forms.Form):
             from .models import User
 
             try:
-                password_validation.validate_password(p1, User(email=self.email, full_name=cleaned.get("full_name", "")))
+                password_validation.validate_password(
+                    p1, User(email=self.email, full_name=cleaned.get("full_name", ""))
+                )
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
@@ -63,9 +78,13 @@ class AcceptInvitationForm(forms.Form):
 
 class ClientCreateForm(forms.Form):
     legal_name = forms.CharField(label="Legal name (exactly as on CBP Form 5106)", max_length=200)
-    slug = forms.SlugField(label="Short name for links", max_length=60, help_text="Letters, digits and dashes.")
+    slug = forms.SlugField(
+        label="Short name for links", max_length=60, help_text="Letters, digits and dashes."
+    )
     importer_numbers = forms.CharField(
-        label="Importer-of-record numbers", required=False, help_text="One or more, separated by commas or spaces."
+        label="Importer-of-record numbers",
+        required=False,
+        help_text="One or more, separated by commas or spaces.",
     )
     staff = forms.ModelChoiceField(label="Assign to", queryset=None, required=False)
 
@@ -74,7 +93,11 @@ class ClientCreateForm(forms.Form):
         self.fields["staff"].queryset = staff_users()
 
     def clean_importer_numbers(self):
-        numbers = [n.strip().upper() for n in self.cleaned_data["importer_numbers"].replace(",", " ").split() if n.strip()]
+        numbers = [
+            n.strip().upper()
+            for n in self.cleaned_data["importer_numbers"].replace(",", " ").split()
+            if n.strip()
+        ]
         for number in numbers:
             ior_validator(number)
         return numbers
@@ -86,4 +109,3 @@ class AssignmentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff"].queryset = staff_users()
-

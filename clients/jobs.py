@@ -19,7 +19,18 @@ def job_start(job: Job, *, total: int | None = None) -> None:
     job.done_count = 0
     job.progress = 0
     job.message = ""
-    job.save(update_fields=["status", "started_at", "finished_at", "attempts", "total_count", "done_count", "progress", "message"])
+    job.save(
+        update_fields=[
+            "status",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "total_count",
+            "done_count",
+            "progress",
+            "message",
+        ]
+    )
 
 
 def job_progress(job: Job, *, done: int, total: int | None = None, message: str | None = None) -> None:

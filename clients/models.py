@@ -74,6 +74,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_staff_manager(self) -> bool:
         return self.staff_role == self.StaffRole.MANAGER
 
+    def has_perm(self, perm, obj=None) -> bool:
+        # Managers administer everything in the Django admin; staff may look and export, not change.
+        if self.is_active and self.is_staff_manager:
+            return True
+        if self.is_active and self.is_broker_staff and perm.split(".")[-1].startswith(("view_", "export_")):
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.is_broker_staff:
+            return True
+        return super().has_module_perms(app_label)
+
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
@@ -111,7 +124,9 @@ class Client(models.Model):
 
     @property
     def address_lines(self) -> list[str]:
-        city_line = " ".join(p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p)
+        city_line = " ".join(
+            p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p
+        )
         return [line for line in [self.address_line1, self.address_line2, city_line] if line]
 
 
@@ -174,6 +189,9 @@ class StaffAssignment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "staff"], name="one_assignment_per_staff")]
 
+    def __str__(self) -> str:
+        return f"{self.staff} → {self.client}"
+
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -185,7 +203,9 @@ class Invitation(TenantModel):
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -196,6 +216,9 @@ class Invitation(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
 
     @staticmethod
     def new_token() -> tuple[str, str]:
@@ -224,8 +247,12 @@ class Invitation(TenantModel):
 class AuditEvent(TenantModel):
     """Append-only record of a change, written by services in the change's own transaction."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    action = models.CharField(max_length=100, db_index=True, help_text="Dotted name, e.g. client.member_invited")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(
+        max_length=100, db_index=True, help_text="Dotted name, e.g. client.member_invited"
+    )
     subject_type = models.CharField(max_length=100, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     subject_repr = models.CharField(max_length=200, blank=True)
@@ -267,7 +294,9 @@ class Job(TenantModel):
     done_count = models.PositiveIntegerField(default=0)
     total_count = models.PositiveIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -287,5 +316,10 @@ class AuditExport(Job):
 
     file = models.FileField(upload_to="exports/audit/", blank=True)
 
+    def __str__(self) -> str:
+        return f"Audit trail export {self.created_at:%Y-%m-%d %H:%M}"
+
     def get_absolute_url(self) -> str:
-        return reverse("clients:audit_export", kwargs={"client_slug": self.client.slug, "public_id": self.public_id})
+        return reverse(
+            "clients:audit_export", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
+        )

@@ -10,8 +10,19 @@ class ClientResource(resources.ModelResource):
 
     class Meta:
         model = Client
-        fields = ("id", "slug", "legal_name", "address_line1", "address_line2", "city", "state", "postal_code", "country", "is_active",
-                  "importer_numbers")
+        fields = (
+            "id",
+            "slug",
+            "legal_name",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "is_active",
+            "importer_numbers",
+        )
         import_id_fields = ("slug",)
 
     def dehydrate_importer_numbers(self, client: Client) -> str:

@@ -4,7 +4,16 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django_scopes import scopes_disabled
 
-from .models import AuditEvent, AuditExport, Client, ImporterNumber, Invitation, Membership, StaffAssignment, User
+from .models import (
+    AuditEvent,
+    AuditExport,
+    Client,
+    ImporterNumber,
+    Invitation,
+    Membership,
+    StaffAssignment,
+    User,
+)
 from .tenancy import visible_clients
 
 
@@ -16,8 +25,12 @@ def caseload_clients(*, user: User, staff_id: int | None = None, search: str = "
     if search:
         # Scoped models are searched by id lists so the client query stays a plain Client query.
         with scopes_disabled():
-            ior_ids = list(ImporterNumber.objects.filter(number__icontains=search).values_list("client_id", flat=True))
-        clients = clients.filter(Q(legal_name__icontains=search) | Q(slug__icontains=search) | Q(pk__in=ior_ids))
+            ior_ids = list(
+                ImporterNumber.objects.filter(number__icontains=search).values_list("client_id", flat=True)
+            )
+        clients = clients.filter(
+            Q(legal_name__icontains=search) | Q(slug__icontains=search) | Q(pk__in=ior_ids)
+        )
     return (
         clients.annotate(member_count=Count("staff_assignments", distinct=True))
         .prefetch_related(
@@ -42,7 +55,9 @@ def client_members(*, client: Client) -> QuerySet[Membership]:
 
 
 def client_pending_invitations(*, client: Client) -> list[Invitation]:
-    invitations = Invitation.objects.filter(client=client, accepted_at=None, revoked_at=None).select_related("invited_by")
+    invitations = Invitation.objects.filter(client=client, accepted_at=None, revoked_at=None).select_related(
+        "invited_by"
+    )
     return [i for i in invitations if i.is_pending]
 
 

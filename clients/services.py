@@ -1,4 +1,4 @@
-"""Writes on clients, people and access. Keyword-only; each owns its transaction and records an audit event."""
+"""Writes on clients, people and access: keyword-only; each owns its transaction and writes an audit event."""
 
 from __future__ import annotations
 
@@ -21,7 +21,16 @@ from brokerage.spreadsheets import safe_cell
 from . import audit
 from .emails import send_templated
 from .jobs import job_fail, job_start, job_succeed
-from .models import AuditEvent, AuditExport, Client, ImporterNumber, Invitation, Membership, StaffAssignment, User
+from .models import (
+    AuditEvent,
+    AuditExport,
+    Client,
+    ImporterNumber,
+    Invitation,
+    Membership,
+    StaffAssignment,
+    User,
+)
 
 
 def client_create(
@@ -54,7 +63,9 @@ def _add_importer_number(*, client: Client, number: str) -> ImporterNumber:
     with scopes_disabled():  # IOR numbers are unique across clients: a clash must be found wherever it is
         taken = ImporterNumber.objects.filter(number=number).select_related("client").first()
     if taken is not None:
-        raise ValidationError({"number": f"Importer number {number} is already registered to another client."})
+        raise ValidationError(
+            {"number": f"Importer number {number} is already registered to another client."}
+        )
     importer = ImporterNumber(client=client, number=number)
     importer.full_clean()
     importer.save()
@@ -74,7 +85,10 @@ def importer_number_add(*, actor: User, client: Client, number: str, label: str 
 def importer_number_remove(*, actor: User, importer: ImporterNumber) -> None:
     with transaction.atomic():
         audit.record(
-            client=importer.client, actor=actor, action="client.importer_number_removed", data={"number": importer.number}
+            client=importer.client,
+            actor=actor,
+            action="client.importer_number_removed",
+            data={"number": importer.number},
         )
         importer.delete()
 
@@ -97,7 +111,9 @@ def client_update_profile(*, actor: User, client: Client, **values) -> Client:
     with transaction.atomic():
         client.full_clean()
         client.save()
-        audit.record(client=client, actor=actor, action="client.profile_updated", subject=client, data=changes)
+        audit.record(
+            client=client, actor=actor, action="client.profile_updated", subject=client, data=changes
+        )
     return client
 
 
@@ -108,7 +124,9 @@ def invitation_create(*, actor: User, client: Client, email: str, role: str) -> 
     if Membership.objects.filter(client=client, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {client.legal_name}."})
     if User.objects.filter(email__iexact=email).exclude(staff_role="").exists():
-        raise ValidationError({"email": "That address belongs to broker staff; staff reach clients by assignment."})
+        raise ValidationError(
+            {"email": "That address belongs to broker staff; staff reach clients by assignment."}
+        )
     token, token_hash = Invitation.new_token()
     with transaction.atomic():
         # A fresh invitation replaces any pending one for the same address.
@@ -124,7 +142,11 @@ def invitation_create(*, actor: User, client: Client, email: str, role: str) -> 
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
         )
         audit.record(
-            client=client, actor=actor, action="client.member_invited", subject=invitation, data={"email": email, "role": role}
+            client=client,
+            actor=actor,
+            action="client.member_invited",
+            subject=invitation,
+            data={"email": email, "role": role},
         )
         link = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
         transaction.on_commit(
@@ -148,20 +170,28 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
     with transaction.atomic():
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit.record(client=invitation.client, actor=actor, action="client.invitation_revoked", subject=invitation)
+        audit.record(
+            client=invitation.client, actor=actor, action="client.invitation_revoked", subject=invitation
+        )
     return invitation
 
 
 def invitation_by_token(*, token: str) -> Invitation | None:
     """The pending invitation for a token (any client: the token itself is the credential)."""
     with scopes_disabled():
-        invitation = Invitation.objects.select_related("client").filter(token_hash=Invitation.hash_token(token)).first()
+        invitation = (
+            Invitation.objects.select_related("client")
+            .filter(token_hash=Invitation.hash_token(token))
+            .first()
+        )
     if invitation is None or not invitation.is_pending:
         return None
     return invitation
 
 
-def invitation_accept(*, invitation: Invitation, user: User | None, full_name: str = "", password: str = "") -> User:
+def invitation_accept(
+    *, invitation: Invitation, user: User | None, full_name: str = "", password: str = ""
+) -> User:
     """Join the client: an existing user (logged in with the invited address) or a new account.
 
     The invitation link reached the address, so the address counts as verified.
@@ -172,10 +202,14 @@ def invitation_accept(*, invitation: Invitation, user: User | None, full_name: s
             raise ValidationError("This invitation has already been used or has expired.")
         if user is None:
             if User.objects.filter(email__iexact=locked.email).exists():
-                raise ValidationError("An account with this email exists: log in first, then open the link again.")
+                raise ValidationError(
+                    "An account with this email exists: log in first, then open the link again."
+                )
             user = User.objects.create_user(locked.email, password, full_name=full_name.strip())
         elif user.email.lower() != locked.email.lower():
-            raise ValidationError(f"This invitation is for {locked.email}; you are logged in as {user.email}.")
+            raise ValidationError(
+                f"This invitation is for {locked.email}; you are logged in as {user.email}."
+            )
         EmailAddress.objects.update_or_create(
             user=user, email=user.email, defaults={"verified": True, "primary": True}
         )
@@ -184,7 +218,11 @@ def invitation_accept(*, invitation: Invitation, user: User | None, full_name: s
         locked.accepted_by = user
         locked.save(update_fields=["accepted_at", "accepted_by"])
         audit.record(
-            client=locked.client, actor=user, action="client.member_joined", subject=user, data={"role": locked.role}
+            client=locked.client,
+            actor=user,
+            action="client.member_joined",
+            subject=user,
+            data={"role": locked.role},
         )
     return user
 
@@ -223,7 +261,9 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
 
 
 def _ensure_another_admin(membership: Membership) -> None:
-    others = Membership.objects.filter(client=membership.client, role=Membership.Role.ADMIN).exclude(pk=membership.pk)
+    others = Membership.objects.filter(client=membership.client, role=Membership.Role.ADMIN).exclude(
+        pk=membership.pk
+    )
     if not others.exists():
         raise ValidationError("A client keeps at least one client admin; make someone else admin first.")
 
@@ -238,7 +278,11 @@ def staff_assign(*, actor: User, client: Client, staff: User) -> StaffAssignment
         if created:
             with scope(client=client):
                 audit.record(
-                    client=client, actor=actor, action="client.staff_assigned", subject=staff, data={"staff": staff.email}
+                    client=client,
+                    actor=actor,
+                    action="client.staff_assigned",
+                    subject=staff,
+                    data={"staff": staff.email},
                 )
     return assignment
 
@@ -249,7 +293,11 @@ def staff_unassign(*, actor: User, client: Client, staff: User) -> None:
         if deleted:
             with scope(client=client):
                 audit.record(
-                    client=client, actor=actor, action="client.staff_unassigned", subject=staff, data={"staff": staff.email}
+                    client=client,
+                    actor=actor,
+                    action="client.staff_unassigned",
+                    subject=staff,
+                    data={"staff": staff.email},
                 )
 
 
@@ -265,7 +313,9 @@ def audit_export_request(*, actor: User, client: Client) -> AuditExport:
 
 def audit_export_build(*, export: AuditExport) -> AuditExport:
     """Write the client's audit trail to CSV, reporting progress on the job row."""
-    events = AuditEvent.objects.filter(client=export.client).select_related("actor").order_by("created_at", "id")
+    events = (
+        AuditEvent.objects.filter(client=export.client).select_related("actor").order_by("created_at", "id")
+    )
     total = events.count()
     job_start(export, total=total)
     try:
@@ -282,7 +332,11 @@ def audit_export_build(*, export: AuditExport) -> AuditExport:
                     safe_cell(event.data),
                 ]
             )
-        export.file.save(f"audit-{export.client.slug}-{export.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=False)
+        export.file.save(
+            f"audit-{export.client.slug}-{export.public_id}.csv",
+            ContentFile(buffer.getvalue().encode()),
+            save=False,
+        )
         export.save(update_fields=["file"])
     except Exception as exc:
         job_fail(export, message=f"The export failed: {exc}")

@@ -32,7 +32,9 @@ def caseload(request):
 
 
 def caseload_query(user: User, staff_id: str | None, search: str):
-    return selectors.caseload_clients(user=user, staff_id=int(staff_id) if staff_id and staff_id.isdigit() else None, search=search)
+    return selectors.caseload_clients(
+        user=user, staff_id=int(staff_id) if staff_id and staff_id.isdigit() else None, search=search
+    )
 
 
 @staff_required

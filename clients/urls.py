@@ -12,10 +12,16 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/logo/", views.letterhead_logo, name="letterhead_logo"),
     path("profile/importer-numbers/", views.importer_number_add, name="importer_number_add"),
-    path("profile/importer-numbers/<int:importer_id>/remove/", views.importer_number_remove, name="importer_number_remove"),
+    path(
+        "profile/importer-numbers/<int:importer_id>/remove/",
+        views.importer_number_remove,
+        name="importer_number_remove",
+    ),
     path("audit/", views.audit_trail, name="audit"),
     path("audit/exports/<uuid:public_id>/", views.audit_export, name="audit_export"),
-    path("audit/exports/<uuid:public_id>/download/", views.audit_export_download, name="audit_export_download"),
+    path(
+        "audit/exports/<uuid:public_id>/download/", views.audit_export_download, name="audit_export_download"
+    ),
 ]
 
 staff_urlpatterns = (

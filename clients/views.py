@@ -1,4 +1,4 @@
-"""Client pages (under /c/<client_slug>/, run in the client's scope by ClientScopeMiddleware) and invitations."""
+"""Client pages (below /c/<client_slug>/, run in the client's scope by the middleware) and invitations."""
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -10,7 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .forms import AcceptInvitationForm, ClientProfileForm, ImporterNumberForm, InvitationForm, MembershipRoleForm
+from .forms import (
+    AcceptInvitationForm,
+    ClientProfileForm,
+    ImporterNumberForm,
+    InvitationForm,
+    MembershipRoleForm,
+)
 from .models import ImporterNumber
 from .tenancy import ADMIN_ROLES, require_client_role, visible_clients
 
@@ -66,7 +72,10 @@ def team(request, client_slug):
         if form.is_valid():
             try:
                 invitation = services.invitation_create(
-                    actor=request.user, client=client, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+                    actor=request.user,
+                    client=client,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
                 )
             except ValidationError as error:
                 _form_errors(form, error)
@@ -98,8 +107,12 @@ def member_update(request, client_slug, membership_id):
             form = MembershipRoleForm(request.POST)
             if not form.is_valid():
                 raise ValidationError("Choose a role.")
-            services.membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
-            messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+            services.membership_change_role(
+                actor=request.user, membership=membership, role=form.cleaned_data["role"]
+            )
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("clients:team", client_slug=client_slug)
@@ -150,7 +163,10 @@ def importer_number_add(request, client_slug):
     if form.is_valid():
         try:
             services.importer_number_add(
-                actor=request.user, client=request.client, number=form.cleaned_data["number"], label=form.cleaned_data["label"]
+                actor=request.user,
+                client=request.client,
+                number=form.cleaned_data["number"],
+                label=form.cleaned_data["label"],
             )
             messages.success(request, f"Importer number {form.cleaned_data['number']} added.")
         except ValidationError as error:
@@ -174,7 +190,9 @@ def letterhead_logo(request, client_slug):
     client = request.client
     if not client.letterhead_logo:
         raise Http404
-    return FileResponse(client.letterhead_logo.open("rb"), content_type=_image_type(client.letterhead_logo.name))
+    return FileResponse(
+        client.letterhead_logo.open("rb"), content_type=_image_type(client.letterhead_logo.name)
+    )
 
 
 def _image_type(name: str) -> str:
@@ -195,7 +213,9 @@ def audit_trail(request, client_slug):
 @require_client_role(*ADMIN_ROLES)
 def audit_export(request, client_slug, public_id):
     export = selectors.audit_export_for_client(client=request.client, public_id=public_id)
-    template = "includes/job_status.html" if request.headers.get("HX-Request") else "clients/audit_export.html"
+    template = (
+        "includes/job_status.html" if request.headers.get("HX-Request") else "clients/audit_export.html"
+    )
     return render(request, template, {"job": export, "download_url": _export_download_url(export)})
 
 
@@ -204,7 +224,10 @@ def _export_download_url(export):
 
     if not export.file:
         return ""
-    return reverse("clients:audit_export_download", kwargs={"client_slug": export.client.slug, "public_id": export.public_id})
+    return reverse(
+        "clients:audit_export_download",
+        kwargs={"client_slug": export.client.slug, "public_id": export.public_id},
+    )
 
 
 @require_client_role(*ADMIN_ROLES)

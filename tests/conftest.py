@@ -62,3 +62,103 @@ def no_scope():
     """For arranging and asserting in tests: the explicit escape, never used by the code under test."""
     with scopes_disabled():
         yield
+
+
+def _services_missing_reason(settings) -> str | None:
+    if not settings.TEST_REDIS_URL:
+        return "REDIS_URL is not set"
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return "a worker process needs a database it can share: set DATABASE_URL to PostgreSQL"
+    return None
+
+
+@pytest.fixture
+def celery_worker_process(settings, transactional_db, tmp_path):
+    """A real `celery worker` process consuming a private queue on Redis, on the test database.
+
+    Tasks enqueued by the code under test go through Redis to this process (not eager mode). Skipped
+    without Redis and PostgreSQL, unless REQUIRE_SERVICES=1 (CI), where that is a failure.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from urllib.parse import quote
+
+    from brokerage.celery import app
+
+    reason = _services_missing_reason(settings)
+    if reason:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+
+    db = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "brokerage.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.TEST_REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PRIVATE_STORAGE_ROOT": str(settings.PRIVATE_STORAGE_ROOT),
+        "DB_CONN_MAX_AGE": "0",
+    }
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "brokerage",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    app.conf.broker_url = settings.TEST_REDIS_URL
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready" not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("The Celery worker did not start:\n" + log.read_text())
+            time.sleep(0.2)
+        process.log_path = log
+        yield process
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = previous
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout}s waiting for {message}")

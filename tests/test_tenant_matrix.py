@@ -55,7 +55,9 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
     """Client A with one object of every kind a page can show; client B with its own people."""
     with scope(client=client_a):
         other = member(client_a)
-        invitation = invitation_create(actor=admin_a, client=client_a, email="new.hire@alpha.example", role="client_member")
+        invitation = invitation_create(
+            actor=admin_a, client=client_a, email="new.hire@alpha.example", role="client_member"
+        )
         export = AuditExport.objects.create(client=client_a, created_by=admin_a, status="succeeded")
         export.file.save("audit.csv", ContentFile(b"time,actor\n"))
         return World(

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, email, **options):
         if not settings.DEBUG:
             raise CommandError("demo_totp only runs with DEBUG=true.")
-        authenticator = Authenticator.objects.filter(user__email=email.lower(), type=Authenticator.Type.TOTP).first()
+        authenticator = Authenticator.objects.filter(
+            user__email=email.lower(), type=Authenticator.Type.TOTP
+        ).first()
         if authenticator is None:
             raise CommandError(f"{email} has no TOTP authenticator.")
         secret = decrypt(authenticator.data["secret"])

@@ -22,12 +22,36 @@ STAFF = [
 
 # The importer numbers match the sample ES-003 reports in shared/samples, so they import cleanly.
 CLIENTS = [
-    ("pacific-home-goods", "Pacific Home Goods LLC", ["19-528224900", "34-370224800"], "staff1@demo.test",
-     [("ana@pacific.demo.test", "Ana Lima", "client_admin"), ("ben@pacific.demo.test", "Ben Carter", "client_member")]),
-    ("great-lakes-tools", "Great Lakes Tool & Supply Inc.", ["20-188691700", "75-314831000"], "staff1@demo.test",
-     [("chloe@greatlakes.demo.test", "Chloe Dubois", "client_admin"), ("dev@greatlakes.demo.test", "Dev Patel", "client_member")]),
-    ("sunrise-apparel", "Sunrise Apparel Group Corp.", ["15-477794100", "84-141480700"], "staff2@demo.test",
-     [("erin@sunrise.demo.test", "Erin Walsh", "client_admin"), ("farid@sunrise.demo.test", "Farid Haddad", "client_member")]),
+    (
+        "pacific-home-goods",
+        "Pacific Home Goods LLC",
+        ["19-528224900", "34-370224800"],
+        "staff1@demo.test",
+        [
+            ("ana@pacific.demo.test", "Ana Lima", "client_admin"),
+            ("ben@pacific.demo.test", "Ben Carter", "client_member"),
+        ],
+    ),
+    (
+        "great-lakes-tools",
+        "Great Lakes Tool & Supply Inc.",
+        ["20-188691700", "75-314831000"],
+        "staff1@demo.test",
+        [
+            ("chloe@greatlakes.demo.test", "Chloe Dubois", "client_admin"),
+            ("dev@greatlakes.demo.test", "Dev Patel", "client_member"),
+        ],
+    ),
+    (
+        "sunrise-apparel",
+        "Sunrise Apparel Group Corp.",
+        ["15-477794100", "84-141480700"],
+        "staff2@demo.test",
+        [
+            ("erin@sunrise.demo.test", "Erin Walsh", "client_admin"),
+            ("farid@sunrise.demo.test", "Farid Haddad", "client_member"),
+        ],
+    ),
 ]
 
 
@@ -35,12 +59,14 @@ def _user(email: str, name: str, staff_role: str = "") -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, staff_role=staff_role)
-    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
     return user
 
 
 class Command(BaseCommand):
-    help = "Load demo data (a brokerage's staff, three importer clients with two users each) and print the logins."
+    help = "Load demo data (broker staff, three importer clients with two users each) and print the logins."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -56,12 +82,19 @@ class Command(BaseCommand):
                 actor=manager, slug=slug, legal_name=name, importer_numbers=iors
             )
             if not client.address_line1:
-                client.address_line1, client.city, client.state, client.postal_code = "100 Harbor Way", "Long Beach", "CA", "90802"
+                client.address_line1, client.city, client.state, client.postal_code = (
+                    "100 Harbor Way",
+                    "Long Beach",
+                    "CA",
+                    "90802",
+                )
                 client.save()
             staff_assign(actor=manager, client=client, staff=staff[staff_email])
             with scope(client=client):
                 for email, person, role in people:
-                    Membership.objects.get_or_create(client=client, user=_user(email, person), defaults={"role": role})
+                    Membership.objects.get_or_create(
+                        client=client, user=_user(email, person), defaults={"role": role}
+                    )
         # A person in two sister companies, to show the company switcher.
         with scope(client=Client.objects.get(slug="great-lakes-tools")):
             Membership.objects.get_or_create(
@@ -74,7 +107,10 @@ class Command(BaseCommand):
     def _print_logins(self):
         out = self.stdout.write
         out(self.style.SUCCESS("Demo data ready. Every demo login uses the password: " + DEMO_PASSWORD))
-        out("  Broker staff (two-factor required; TOTP secret for an authenticator app, or `python manage.py demo_totp EMAIL`):")
+        out(
+            "  Broker staff (two-factor required: add the TOTP secret to an authenticator app,"
+            " or run `python manage.py demo_totp EMAIL`):"
+        )
         for email, _name, role, secret in STAFF:
             out(f"    {email:<28} {role:<14} TOTP secret {secret}")
         out("  Importer client users:")

@@ -1,0 +1,154 @@
+import re
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from clients.models import AuditEvent, Client, ImporterNumber, StaffAssignment
+
+
+def test_staff_caseload_lists_only_assigned_clients(client, client_a, client_b, staff_a):
+    client.force_login(staff_a)
+    html = client.get(reverse("staff:caseload")).content.decode()
+    assert "Alpha Imports LLC" in html and "Bravo Trading Inc." not in html
+
+
+def test_manager_caseload_lists_every_client_and_filters_by_staff(
+    client, client_a, client_b, staff_a, manager
+):
+    client.force_login(manager)
+    html = client.get(reverse("staff:caseload")).content.decode()
+    assert "Alpha Imports LLC" in html and "Bravo Trading Inc." in html
+    html = client.get(reverse("staff:caseload"), {"staff": staff_a.pk}).content.decode()
+    assert "Alpha Imports LLC" in html and "Bravo Trading Inc." not in html
+
+
+def test_caseload_search_finds_a_client_by_importer_number(client, client_a, client_b, manager):
+    client.force_login(manager)
+    html = client.get(reverse("staff:caseload"), {"q": "98-7654"}).content.decode()
+    assert "Bravo Trading Inc." in html and "Alpha Imports LLC" not in html
+
+
+def test_caseload_query_count_does_not_grow_with_clients(client, manager, django_assert_max_num_queries):
+    from tests.factories import ClientFactory, importer_number
+
+    def load():
+        with django_assert_max_num_queries(12) as ctx:
+            assert client.get(reverse("staff:caseload")).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.force_login(manager)
+    ClientFactory()
+    one = load()
+    for n in range(3):
+        importer_number(ClientFactory(), f"55-00000{n}00")
+    assert load() == one
+
+
+def test_manager_assigns_and_unassigns_with_audit(client, client_a, manager, staff_b):
+    client.force_login(manager)
+    url = reverse("staff:assignment_change", kwargs={"client_id": client_a.pk})
+    client.post(url, {"staff": staff_b.pk, "action": "assign"})
+    assert StaffAssignment.objects.filter(client=client_a, staff=staff_b).exists()
+    client.force_login(staff_b)
+    assert client.get("/c/client-a/").status_code == 200
+
+    client.force_login(manager)
+    client.post(url, {"staff": staff_b.pk, "action": "unassign"})
+    client.force_login(staff_b)
+    assert client.get("/c/client-a/").status_code == 404
+    with scope(client=client_a):
+        actions = list(AuditEvent.objects.order_by("created_at", "id").values_list("action", flat=True))
+    assert actions[-2:] == ["client.staff_assigned", "client.staff_unassigned"]
+
+
+def test_plain_staff_cannot_reassign(client, client_a, staff_a, staff_b):
+    client.force_login(staff_a)
+    assert client.get(reverse("staff:assignments")).status_code == 404
+    url = reverse("staff:assignment_change", kwargs={"client_id": client_a.pk})
+    assert client.post(url, {"staff": staff_b.pk, "action": "assign"}).status_code == 404
+    assert not StaffAssignment.objects.filter(staff=staff_b, client=client_a).exists()
+
+
+def test_manager_adds_a_client_from_the_clients_page(client, manager, staff_a):
+    client.force_login(manager)
+    response = client.post(
+        reverse("staff:clients"),
+        {
+            "legal_name": "Coastal Furniture Co.",
+            "slug": "coastal",
+            "importer_numbers": "11-222333400, 11-222333401",
+            "staff": staff_a.pk,
+        },
+    )
+    assert response.url == "/c/coastal/team/"
+    coastal = Client.objects.get(slug="coastal")
+    with scope(client=coastal):
+        assert sorted(ImporterNumber.objects.values_list("number", flat=True)) == [
+            "11-222333400",
+            "11-222333401",
+        ]
+    assert StaffAssignment.objects.filter(client=coastal, staff=staff_a).exists()
+
+
+def test_create_client_command(db, capsys):
+    call_command(
+        "create_client",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme Imports LLC",
+        "--ior",
+        "12-3456789AB",
+        "--ior",
+        "98-7654321CD",
+    )
+    assert "Created client acme" in capsys.readouterr().out
+    with scopes_disabled():
+        assert set(ImporterNumber.objects.filter(client__slug="acme").values_list("number", flat=True)) == {
+            "12-3456789AB",
+            "98-7654321CD",
+        }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--slug", "acme", "--name", "Acme", "--ior", "not-a-number"], "importer-of-record number"),
+        (["--slug", "client-a", "--name", "Duplicate"], "already exists"),
+        (["--slug", "other", "--name", "Other", "--ior", "12-345678900"], "already registered"),
+    ],
+)
+def test_create_client_command_rejects_bad_input(client_a, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_client", *args)
+    assert Client.objects.count() == 1
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(db, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "manager@demo.test" in out and "demo-refunds-2026" in out
+    assert Client.objects.count() == 3
+    from clients.models import User
+
+    assert User.objects.exclude(staff_role="").count() == 3
+    with scopes_disabled():
+        from clients.models import Membership
+
+        assert Membership.objects.count() == 7
+
+
+def test_audit_export_job_produces_the_csv(client, client_a, admin_a, django_capture_on_commit_callbacks):
+    client.force_login(admin_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("clients:audit", kwargs={"client_slug": "client-a"}))
+    page = client.get(response.url)
+    assert "Done" in page.content.decode()
+    download = re.search(r'href="([^"]+/download/)"', page.content.decode()).group(1)
+    content = b"".join(client.get(download).streaming_content).decode()
+    assert content.splitlines()[0] == "time,actor,action,subject,data"
+    assert "client.audit_export_requested" in content
