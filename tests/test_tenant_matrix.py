@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from clients.models import AuditExport, ImporterNumber, Invitation, Membership
 from clients.services import invitation_create
+from entries.models import EntryReport, RowRejection
 from tests.factories import member
 
 
@@ -48,6 +49,7 @@ class World:
     invitation: Invitation
     importer: ImporterNumber
     audit_export: AuditExport
+    report: EntryReport
 
 
 @pytest.fixture
@@ -60,12 +62,20 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         )
         export = AuditExport.objects.create(client=client_a, created_by=admin_a, status="succeeded")
         export.file.save("audit.csv", ContentFile(b"time,actor\n"))
+        report = EntryReport.objects.create(
+            client=client_a, original_name="a.csv", sha256="0" * 64, status="succeeded"
+        )
+        report.file.save("a.csv", ContentFile(b"Entry Summary Number\n"))
+        RowRejection.objects.create(
+            client=client_a, report=report, row_number=2, entry_number="X", reason="secret"
+        )
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
             invitation=invitation,
             importer=ImporterNumber.objects.get(client=client_a),
             audit_export=export,
+            report=report,
         )
 
 
@@ -76,6 +86,9 @@ OBJECT_KWARGS = {
     "clients:importer_number_remove": lambda w: {"importer_id": w.importer.pk},
     "clients:audit_export": lambda w: {"public_id": w.audit_export.public_id},
     "clients:audit_export_download": lambda w: {"public_id": w.audit_export.public_id},
+    "entries:report": lambda w: {"public_id": w.report.public_id},
+    "entries:report_errors": lambda w: {"public_id": w.report.public_id},
+    "entries:report_file": lambda w: {"public_id": w.report.public_id},
 }
 
 # Pages only some roles may open; everyone else gets the outsider's 404.

@@ -1,0 +1,149 @@
+"""ACE ES-003 uploads, and the entries and tariff lines they carry."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.urls import reverse
+
+from clients.models import Job, TenantModel
+
+
+class EntryReport(Job):
+    """One uploaded ES-003 file and its import, shown to the user as a job row."""
+
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="reports/%Y/%m/", max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    file_format = models.CharField(max_length=8, blank=True)
+    reprocess_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    entries_created = models.PositiveIntegerField(default=0)
+    entries_updated = models.PositiveIntegerField(default=0)
+    entries_unchanged = models.PositiveIntegerField(default=0)
+    entries_rejected = models.PositiveIntegerField(default=0)
+    has_liquidation_columns = models.BooleanField(null=True)
+    warnings = models.JSONField(default=list, blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["client", "sha256"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "entries:report", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
+        )
+
+    @property
+    def entries_stored(self) -> int:
+        return self.entries_created + self.entries_updated + self.entries_unchanged
+
+
+class RowRejection(TenantModel):
+    """A row of an upload that was not imported, with the reason in words a customs clerk uses."""
+
+    report = models.ForeignKey(EntryReport, on_delete=models.CASCADE, related_name="rejections")
+    row_number = models.PositiveIntegerField()
+    entry_number = models.CharField(max_length=64, blank=True)
+    column = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["row_number", "id"]
+        indexes = [models.Index(fields=["report", "row_number"])]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason}"
+
+
+class RefundPath(models.TextChoices):
+    NOT_AFFECTED = "not_affected", "Not affected"
+    SECTION_122 = "section_122", "Section 122"
+    NEEDS_DATA = "needs_data", "Needs liquidation data"
+    EXCLUDED = "excluded", "Excluded"
+    CAPE_PHASE2 = "cape_phase2", "CAPE Phase 2"
+    CAPE_PHASE1 = "cape_phase1", "CAPE Phase 1"
+    PROTEST = "protest", "Protest"
+    FINALLY_LIQUIDATED = "finally_liquidated", "Finally liquidated"
+
+
+class Entry(TenantModel):
+    """A CBP entry summary of a client: facts from the latest report, and its classification."""
+
+    entry_number = models.CharField(max_length=11)
+    entry_type = models.CharField(max_length=2, blank=True)
+    importer_number = models.CharField(max_length=20, blank=True)
+    port = models.CharField(max_length=4, blank=True)
+    entry_date = models.DateField(null=True, blank=True)
+    entry_summary_date = models.DateField(null=True, blank=True)
+    # None: the report had no Liquidation Status column, so the status is unknown (needs data).
+    liquidation_status = models.CharField(max_length=20, null=True, blank=True)
+    liquidation_date = models.DateField(null=True, blank=True)
+    drawback = models.BooleanField(default=False)
+    protest = models.BooleanField(default=False)
+    reconciliation = models.BooleanField(default=False)
+    line_count = models.PositiveIntegerField(default=0)
+    total_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    goods_value = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    ieepa_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    section_122_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    # Two independent order-free sums of per-row hashes: equal sums mean the report brought no change.
+    content_hash_a = models.BigIntegerField(default=0)
+    content_hash_b = models.BigIntegerField(default=0)
+    last_report = models.ForeignKey(
+        EntryReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # Classification, as of classified_as_of under rule set rule_set_version.
+    refund_path = models.CharField(max_length=20, choices=RefundPath.choices, blank=True, db_index=True)
+    exclusion_reason = models.CharField(max_length=40, blank=True)
+    projected_liquidation = models.DateField(null=True, blank=True)
+    cape_window_closes = models.DateField(null=True, blank=True)
+    protest_deadline = models.DateField(null=True, blank=True)
+    next_deadline = models.DateField(null=True, blank=True)
+    next_deadline_kind = models.CharField(max_length=40, blank=True)
+    explanation = models.TextField(blank=True)
+    rule_set_version = models.CharField(max_length=20, blank=True)
+    classified_as_of = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "entry_number"], name="one_entry_per_client")
+        ]
+        indexes = [
+            models.Index(fields=["client", "refund_path"]),
+            models.Index(fields=["client", "next_deadline"]),
+        ]
+        verbose_name_plural = "entries"
+
+    def __str__(self) -> str:
+        from .entry_numbers import display
+
+        return display(self.entry_number)
+
+
+class EntryLine(TenantModel):
+    """One tariff ordinal of an entry summary line (the commodity row, or a Chapter 99 row)."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="lines")
+    row_number = models.PositiveIntegerField(default=0)
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    ordinal = models.PositiveIntegerField(null=True, blank=True)
+    hts = models.CharField(max_length=10, blank=True)
+    goods_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    duty = models.DecimalField(max_digits=18, decimal_places=2)
+    country_of_origin = models.CharField(max_length=2, blank=True)
+    program = models.CharField(
+        max_length=20, blank=True
+    )  # ieepa, section_122 or "" (registry at import time)
+
+    class Meta:
+        ordering = ["line_number", "ordinal", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.line_number}.{self.ordinal} {self.hts}"

@@ -1,0 +1,228 @@
+"""The Excel side of the ES-003 reader: archive safety checks, opening the workbook, cells as text.
+
+Pure: stdlib and openpyxl only. Every cell the parser uses is turned into the text a CSV export of the
+same report would hold, so that one set of value rules (entries.parsing) judges both formats.
+"""
+
+import datetime
+import math
+import zipfile
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import IO, Any
+
+import openpyxl
+
+# A real ES-003 workbook is a few dozen parts of ordinary XML that compresses about 10:1. The limits
+# are far above that and far below what would exhaust the worker. They are enforced on the sizes the
+# zip central directory declares; that is sound because zipfile never returns more than the declared
+# size of a member (ZipExtFile truncates at file_size, then the CRC check fails).
+MAX_TOTAL_UNCOMPRESSED = 2 * 1024**3
+MAX_RATIO = 100
+RATIO_CHECK_FROM = 1024 * 1024
+MAX_MEMBERS = 2000
+# openpyxl holds the whole shared-strings table in memory, even in read-only mode.
+MAX_SHARED_STRINGS = 100 * 1024 * 1024
+PROLOG_WINDOW = 64 * 1024
+
+_SAVE_AS_CSV = "Open it in Excel and save it again as an Excel Workbook (.xlsx), or export the report as CSV."
+
+
+class WorkbookRejected(Exception):
+    """The archive is not a workbook we will open; str(exc) is the user-facing message."""
+
+
+def check_archive(fileobj: IO[bytes]) -> None:
+    """Reject zip bombs, encrypted parts, non-workbooks and XML with a DOCTYPE, before openpyxl sees it."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise WorkbookRejected(f"This Excel file has {len(members):,} parts, far more than a report has.")
+        total = sum(info.file_size for info in members)
+        if total > MAX_TOTAL_UNCOMPRESSED:
+            raise WorkbookRejected(
+                f"This Excel file unpacks to {total / 1024**3:.1f} GB, more than the 2 GB we accept. "
+                "Export the report as CSV instead."
+            )
+        for info in members:
+            if info.file_size > RATIO_CHECK_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise WorkbookRejected(
+                    f"This Excel file unpacks to far more data than its size suggests ({info.filename}: "
+                    f"{info.file_size:,} bytes from {info.compress_size:,}); it is not a normal report and "
+                    "was not opened."
+                )
+            if info.flag_bits & 0x1:
+                raise WorkbookRejected(
+                    "This Excel file is password-protected. Remove the password, save, and upload again."
+                )
+            if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > MAX_SHARED_STRINGS:
+                raise WorkbookRejected(
+                    "This Excel file's text table is too large to read safely. "
+                    "Export the report as CSV instead."
+                )
+        if "xl/workbook.xml" not in {info.filename for info in members}:
+            raise WorkbookRejected(
+                "This file is a ZIP archive but not an Excel workbook (.xlsx). "
+                "Upload the ES-003 report as .xlsx or CSV."
+            )
+        for info in members:
+            if not info.is_dir() and info.file_size:
+                _check_xml_prolog(archive, info)
+
+
+def _check_xml_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    # Entities can only be declared in a DOCTYPE, and a DOCTYPE can only sit in the prolog (before the
+    # root element). A prolog without one rules out entity expansion ("billion laughs") and external
+    # entities, whatever XML parser openpyxl ends up using (defusedxml is not installed here).
+    # Every member is looked at, not only *.xml, because the rels decide which part is a sheet.
+    try:
+        with archive.open(info) as member:
+            head = member.read(PROLOG_WINDOW)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", "replace").encode("utf-8", "replace")
+    elif head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    stripped = head.lstrip()
+    if not stripped.startswith(b"<"):
+        return  # not XML (an image, a printer setting); openpyxl does not parse it as XML
+    pos = len(head) - len(stripped)
+    while True:
+        while pos < len(head) and head[pos] in b" \t\r\n":
+            pos += 1
+        if head.startswith(b"<?", pos):
+            end = head.find(b"?>", pos)
+            if end < 0:
+                break
+            pos = end + 2
+        elif head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos)
+            if end < 0:
+                break
+            pos = end + 3
+        elif head.startswith(b"<!", pos):
+            raise WorkbookRejected(
+                f"This Excel file contains XML with a document type declaration ({info.filename}), "
+                "which a genuine workbook never has; it was not opened for safety."
+            )
+        elif head.startswith(b"<", pos):
+            return
+        else:
+            break
+    raise WorkbookRejected(
+        f"This Excel file is damaged and cannot be opened ({info.filename}). {_SAVE_AS_CSV}"
+    )
+
+
+def open_workbook(fileobj: IO[bytes]) -> Any:
+    """An openpyxl read-only workbook; call check_archive first."""
+    try:
+        return openpyxl.load_workbook(fileobj, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises anything from KeyError to ParseError on a bad part
+        raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
+
+
+def sheet_rows(sheet: Any, max_row: int | None = None) -> Iterator[tuple]:
+    """Value tuples from row 1; openpyxl fills in the rows a sheet leaves out, so position = row number."""
+    # Stored dimensions are often wrong (and then openpyxl cuts columns off); read what is there.
+    sheet.reset_dimensions()
+    return sheet.iter_rows(min_row=1, max_row=max_row, values_only=True)
+
+
+def header_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# Cell -> text converters, one per kind of field. They never reject: a value that cannot be right is
+# turned into text that the CSV rules reject with the same message a clerk would get from a CSV.
+
+
+def _number_text(value: Any) -> str:
+    if type(value) is float and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
+def entry_number_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return f"{value:.6G}"
+    digits = str(int(value))
+    # Excel's General format keeps 6 significant digits of a long number (3.16123E+10); once the
+    # rounded figure is saved it comes back as 31612300000. An 11-digit number ending in 00000 is that
+    # shape, so it gets the Excel message rather than a misleading check-digit one.
+    if len(digits) == 11 and digits.endswith("00000"):
+        return f"{int(value):.6G}"
+    return digits
+
+
+def date_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return _number_text(value)
+
+
+def money_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        if abs(value) >= 1e15:
+            return f"{value:.2f}"  # the digit-count rule rejects it with a clear reason
+        exact = Decimal(repr(value))
+        cents = round(exact, 2)
+        # Formulas leave binary noise (1234.5600000000002); anything beyond that is a real fraction
+        # of a cent and is passed on unrounded to be rejected.
+        return str(cents) if abs(exact - cents) < Decimal("0.000001") else repr(value)
+    return str(value)
+
+
+def code_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    return _number_text(value)
+
+
+def flag_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    return _number_text(value)
+
+
+CONVERTERS: dict[str, Callable[[Any], str]] = {
+    "entry_number": entry_number_text,
+    "entry_date": date_text,
+    "entry_summary_date": date_text,
+    "liquidation_date": date_text,
+    "goods_value": money_text,
+    "duty": money_text,
+    "drawback": flag_text,
+    "protest": flag_text,
+    "reconciliation": flag_text,
+}
+# Every other field (codes, numbers, HTS, status, country) uses code_text.
