@@ -17,3 +17,9 @@ def report_for_client(*, client: Client, public_id) -> EntryReport:
 
 def report_rejections(*, report: EntryReport):
     return RowRejection.objects.filter(client=report.client, report=report).order_by("row_number", "id")
+
+
+def client_entries(*, client: Client):
+    from .models import Entry
+
+    return Entry.objects.filter(client=client).order_by("next_deadline", "entry_number")

@@ -97,4 +97,18 @@ def report_file(request, client_slug, public_id):
 
 
 def entry_list(request, client_slug):
-    return render(request, "entries/entry_list.html")
+    entries = selectors.client_entries(client=request.client).only(
+        "entry_number",
+        "entry_type",
+        "importer_number",
+        "entry_date",
+        "liquidation_status",
+        "ieepa_duty",
+        "section_122_duty",
+        "refund_path",
+        "exclusion_reason",
+        "next_deadline",
+        "next_deadline_kind",
+    )
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "entries/entry_list.html", {"page": page})

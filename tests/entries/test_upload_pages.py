@@ -121,3 +121,35 @@ def test_upload_progress_and_summary_with_a_real_worker(client, celery_worker_pr
     assert re.search(r"Entries created</div><div class=\"value\">60<", fragment)
     with scopes_disabled():
         assert Entry.objects.filter(client=acme).count() == 60
+
+
+def test_entries_page_lists_imported_entries_nearest_deadline_first(
+    client, acme, django_capture_on_commit_callbacks
+):
+    client.force_login(member(acme))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("entries:reports", kwargs={"client_slug": "acme"}), {"files": _files("es003_basic.csv")}
+        )
+    html = client.get(reverse("entries:list", kwargs={"client_slug": "acme"})).content.decode()
+    assert "60 entries" in html and "No entries yet" not in html
+    with scope(client=acme):
+        first = Entry.objects.exclude(next_deadline=None).order_by("next_deadline", "entry_number").first()
+    assert str(first) in html
+    assert html.index(str(first)) < html.index("Page 1 of 2")
+
+
+def test_entries_page_query_count_does_not_grow(client, acme, django_assert_max_num_queries):
+    client.force_login(member(acme))
+    url = reverse("entries:list", kwargs={"client_slug": "acme"})
+    with django_assert_max_num_queries(12) as one:
+        client.get(url)
+    from entries.services import report_import, report_upload
+
+    with scope(client=acme):
+        report, _ = report_upload(
+            actor=None, client=acme, uploaded=_files("es003_basic.csv")[0], enqueue=False
+        )
+        report_import(report=report)
+    with django_assert_max_num_queries(len(one.captured_queries) + 2):
+        client.get(url)
