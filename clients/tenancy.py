@@ -44,8 +44,10 @@ class ClientAccess:
 
 def client_access_for(user: User, client: Client) -> ClientAccess | None:
     """The user's access to a client, or None: the single place this rule lives."""
-    if not user.is_authenticated or not user.is_active or not client.is_active and not user.is_broker_staff:
+    if not user.is_authenticated or not user.is_active:
         return None
+    if not client.is_active and not user.is_broker_staff:
+        return None  # a deactivated client stays visible to the brokerage, not to its own users
     if user.is_staff_manager:
         return ClientAccess(client, "staff_manager")
     if user.is_broker_staff:

@@ -82,7 +82,7 @@ def _check_xml_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     try:
         with archive.open(info) as member:
             head = member.read(PROLOG_WINDOW)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except Exception as exc:  # zlib.error, BadZipFile, EOFError, NotImplementedError (unknown method)...
         raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         head = head.decode("utf-16", "replace").encode("utf-8", "replace")
