@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from brokerage.forms import add_service_errors
+
 from . import selectors, services
 from .forms import AssignmentForm, ClientCreateForm
 from .models import Client, User
@@ -59,8 +61,7 @@ def client_list(request):
                 if form.cleaned_data["staff"]:
                     services.staff_assign(actor=request.user, client=client, staff=form.cleaned_data["staff"])
             except ValidationError as error:
-                for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"{client.legal_name} added.")
                 return redirect("clients:team", client_slug=client.slug)

@@ -9,6 +9,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from brokerage.forms import add_service_errors
+
 from . import selectors, services
 from .forms import (
     AcceptInvitationForm,
@@ -19,14 +21,6 @@ from .forms import (
 )
 from .models import ImporterNumber
 from .tenancy import ADMIN_ROLES, require_client_role, visible_clients
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -46,7 +40,16 @@ def choose_client(request):
 
 
 def overview(request, client_slug):
+    from django.utils import timezone
+
+    from entries import selectors as entry_selectors
+
     client = request.client
+    today = timezone.localdate()
+    paths = entry_selectors.path_totals(client=client)
+    largest = max((p["amount"] for p in paths), default=0) or 1
+    for row in paths:
+        row["percent"] = round(100 * row["amount"] / largest, 1)
     return render(
         request,
         "clients/overview.html",
@@ -54,6 +57,9 @@ def overview(request, client_slug):
             "importer_numbers": ImporterNumber.objects.filter(client=client),
             "staff": selectors.client_staff(client=client),
             "recent_events": selectors.client_audit_trail(client=client)[:5],
+            "totals": entry_selectors.entry_totals(client=client, today=today),
+            "paths": paths,
+            "upcoming": entry_selectors.upcoming_deadlines(client=client, today=today),
         },
     )
 
@@ -78,7 +84,7 @@ def team(request, client_slug):
                     role=form.cleaned_data["role"],
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("clients:team", client_slug=client.slug)
@@ -140,7 +146,7 @@ def profile(request, client_slug):
             try:
                 services.client_update_profile(actor=request.user, client=client, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, "Company profile saved.")
                 return redirect("clients:profile", client_slug=client.slug)
@@ -264,7 +270,7 @@ def invitation_accept(request, token):
                 password=form.cleaned_data["password1"],
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome! You now have access to {invitation.client.legal_name}.")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from import_export.admin import ExportMixin
 
-from .models import Entry, EntryLine, EntryReport
+from .models import Chapter99Rule, Entry, EntryLine, EntryReport
 from .resources import EntryLineResource, EntryResource
 
 
@@ -38,3 +38,36 @@ class EntryReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Chapter99Rule)
+class Chapter99RuleAdmin(admin.ModelAdmin):
+    """The registry: staff managers edit it; every change re-classifies the entries (in the background)."""
+
+    list_display = ["start", "end", "program", "carries_duty", "effective_from", "effective_to", "source"]
+    list_filter = ["program", "carries_duty"]
+
+    def has_add_permission(self, request):
+        return request.user.is_staff_manager
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff_manager
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_staff_manager
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _reclassify_on_commit()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _reclassify_on_commit()
+
+
+def _reclassify_on_commit() -> None:
+    from django.db import transaction
+
+    from .tasks import reclassify_after_registry_change
+
+    transaction.on_commit(reclassify_after_registry_change.delay)

@@ -56,7 +56,7 @@ class DeadlineKind(StrEnum):
     PROTEST_HORIZON = "protest_horizon"
 
 
-_DEADLINE_LABELS = {
+DEADLINE_LABELS = {
     DeadlineKind.PROJECTED_LIQUIDATION: "projected liquidation",
     DeadlineKind.CAPE_WINDOW_CLOSES: "CAPE window closes",
     DeadlineKind.PROTEST_DEADLINE: "protest deadline",
@@ -379,7 +379,7 @@ def _explain(
             DeadlineKind.PROTEST_DEADLINE: protest,
             DeadlineKind.PROTEST_HORIZON: horizon,
         }[next_kind]
-        next_text = f" Next date to watch: {_DEADLINE_LABELS[next_kind]}, {_on(when, as_of)}."
+        next_text = f" Next date to watch: {DEADLINE_LABELS[next_kind]}, {_on(when, as_of)}."
 
     if path is RefundPath.NOT_AFFECTED:
         return "No IEEPA or Section 122 duty on this entry, so there is nothing to refund."

@@ -25,3 +25,15 @@ class ReportUploadForm(forms.Form):
     reprocess = forms.BooleanField(
         label="Import again even if the same file was imported before", required=False
     )
+
+
+class EntryFlagsForm(forms.Form):
+    drawback = forms.BooleanField(label="Drawback claimed", required=False)
+    protest = forms.BooleanField(label="Under an active protest", required=False)
+    reconciliation = forms.BooleanField(label="Flagged for reconciliation", required=False)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why: the protest number, the drawback claim, the reconciliation entry…",
+    )

@@ -84,9 +84,15 @@ class Entry(TenantModel):
     # None: the report had no Liquidation Status column, so the status is unknown (needs data).
     liquidation_status = models.CharField(max_length=20, null=True, blank=True)
     liquidation_date = models.DateField(null=True, blank=True)
+    # Flags from the report's optional Y/N columns ...
     drawback = models.BooleanField(default=False)
     protest = models.BooleanField(default=False)
     reconciliation = models.BooleanField(default=False)
+    # ... and the same flags set by staff in the portal (kept apart so a re-import cannot clear them).
+    marked_drawback = models.BooleanField(default=False, db_default=False)
+    marked_protest = models.BooleanField(default=False, db_default=False)
+    marked_reconciliation = models.BooleanField(default=False, db_default=False)
+    flag_note = models.TextField(blank=True, db_default="")
     line_count = models.PositiveIntegerField(default=0)
     total_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
     goods_value = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -109,6 +115,7 @@ class Entry(TenantModel):
     next_deadline_kind = models.CharField(max_length=40, blank=True)
     explanation = models.TextField(blank=True)
     rule_set_version = models.CharField(max_length=20, blank=True)
+    registry_version = models.CharField(max_length=40, blank=True, db_default="")
     classified_as_of = models.DateField(null=True, blank=True)
 
     class Meta:
@@ -125,6 +132,29 @@ class Entry(TenantModel):
         from .entry_numbers import display
 
         return display(self.entry_number)
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "entries:detail", kwargs={"client_slug": self.client.slug, "entry_number": self.entry_number}
+        )
+
+    @property
+    def next_deadline_label(self) -> str:
+        from .classification import DEADLINE_LABELS
+
+        return DEADLINE_LABELS.get(self.next_deadline_kind, self.next_deadline_kind)
+
+    @property
+    def is_drawback(self) -> bool:
+        return self.drawback or self.marked_drawback
+
+    @property
+    def is_protest(self) -> bool:
+        return self.protest or self.marked_protest
+
+    @property
+    def is_reconciliation(self) -> bool:
+        return self.reconciliation or self.marked_reconciliation
 
 
 class EntryLine(TenantModel):
@@ -147,3 +177,81 @@ class EntryLine(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.line_number}.{self.ordinal} {self.hts}"
+
+
+class EntryHistory(TenantModel):
+    """A change of an entry's path, next deadline or flags, with the date it took effect."""
+
+    class Field(models.TextChoices):
+        PATH = "refund_path", "Refund path"
+        DEADLINE = "next_deadline", "Next deadline"
+        FLAG = "flag", "Flag"
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="history")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    from_value = models.CharField(max_length=60, blank=True)
+    to_value = models.CharField(max_length=60, blank=True)
+    effective_on = models.DateField()
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        "clients.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+        indexes = [models.Index(fields=["client", "effective_on"])]
+        verbose_name_plural = "entry history"
+
+    def __str__(self) -> str:
+        return f"{self.entry}: {self.field} {self.from_value} → {self.to_value}"
+
+
+class Chapter99Rule(models.Model):
+    """A Chapter 99 number range that decides the program of a duty (the registry, as data).
+
+    Not tenant data: one registry for the brokerage. Staff managers edit it in the admin; a change
+    bumps the registry version and re-classifies the entries it affects.
+    """
+
+    class Program(models.TextChoices):
+        IEEPA = "ieepa", "IEEPA"
+        SECTION_122 = "section_122", "Section 122"
+
+    program = models.CharField(max_length=20, choices=Program.choices)
+    start = models.CharField(
+        max_length=10, help_text="First HTS number of the range, digits only (e.g. 99030100)."
+    )
+    end = models.CharField(max_length=10, help_text="Last HTS number of the range, inclusive, digits only.")
+    carries_duty = models.BooleanField(
+        default=True, help_text="False for numbers that only declare an exemption."
+    )
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=300)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = "Chapter 99 rule"
+
+    def __str__(self) -> str:
+        return f"{self.start}–{self.end} {self.get_program_display()}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from . import chapter99
+
+        try:  # the pure module's own checks (digits, order, dates) are the single source of truth
+            chapter99.Chapter99Rule(
+                program=self.program,
+                start=self.start,
+                end=self.end,
+                carries_duty=self.carries_duty,
+                effective_from=self.effective_from,
+                effective_to=self.effective_to,
+                source=self.source,
+            )
+        except (ValueError, TypeError) as error:
+            raise ValidationError(str(error)) from error

@@ -309,6 +309,10 @@ def parse_hts(text: str) -> str | None:
     value = text.strip()
     if not value:
         return None
+    if _SCIENTIFIC.fullmatch(value):
+        raise InvalidValue(
+            f"HTS number {value} was changed by Excel into a rounded number — {_EXCEL_AS_TEXT}"
+        )
     digits = value.replace(".", "").replace(" ", "")
     if not _HTS_DIGITS.fullmatch(digits):
         raise InvalidValue(f"HTS number {show(text)} should contain only digits and dots")

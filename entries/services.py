@@ -17,7 +17,8 @@ from clients.models import Client, ImporterNumber, User
 
 from . import parsing
 from .ingestion import import_report
-from .models import EntryReport
+from .models import Entry, EntryReport
+from .registry import current_registry
 
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".txt")
 
@@ -92,6 +93,7 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
     client = report.client
     as_of = as_of or timezone.localdate()
     allowed = set(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
+    registry = current_registry()
     job_start(report)
 
     def progress(done: int, total: int | None, message: str) -> None:
@@ -106,6 +108,7 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
             path=report.file.path,
             as_of=as_of,
             allowed_importers=allowed,
+            registry=registry,
             on_progress=progress,
         )
     except parsing.FileRejected as rejected:
@@ -141,6 +144,9 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
             "total_count",
         ]
     )
+    # TODO(ingestion): write registry_version in the merge itself; until then one UPDATE stamps it.
+    Entry.objects.filter(client=client, last_report=report).update(registry_version=registry.version)
+    _reclassify_marked(report, as_of)
     job_succeed(report, message=summary(report))
     _audit_result(
         report,
@@ -156,6 +162,22 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
     return report
 
 
+def _reclassify_marked(report: EntryReport, as_of: date) -> None:
+    """The import classifies from the report's own flags; entries staff marked are re-classified with theirs."""
+    from django.db.models import Q
+
+    from .models import Entry
+    from .reclassification import entries_reclassify
+
+    marked = list(
+        Entry.objects.filter(client=report.client, last_report=report)
+        .filter(Q(marked_drawback=True) | Q(marked_protest=True) | Q(marked_reconciliation=True))
+        .values_list("pk", flat=True)
+    )
+    if marked:
+        entries_reclassify(client=report.client, as_of=as_of, entry_ids=marked)
+
+
 def _audit_result(report: EntryReport, action: str, data: dict) -> None:
     with transaction.atomic():
         audit.record(client=report.client, actor=None, action=action, subject=report, data=data)
@@ -169,3 +191,119 @@ def summary(report: EntryReport) -> str:
         f"{report.rows_rejected:,} rows rejected",
     ]
     return ", ".join(parts) + f" ({report.rows_read:,} rows read)."
+
+
+FLAG_LABELS = {
+    "drawback": "drawback claimed",
+    "protest": "under an active protest",
+    "reconciliation": "flagged for reconciliation",
+}
+
+
+def entry_set_flags(
+    *,
+    actor: User,
+    entry,
+    drawback: bool,
+    protest: bool,
+    reconciliation: bool,
+    note: str,
+    as_of: date | None = None,
+):
+    """Staff mark (or clear) an entry's drawback, protest and reconciliation flags; re-classify at once."""
+    from .models import EntryHistory
+    from .reclassification import entries_reclassify
+
+    if not actor.is_broker_staff:
+        raise ValidationError("Only broker staff can change an entry's flags.")
+    wanted = {"drawback": drawback, "protest": protest, "reconciliation": reconciliation}
+    changes = {k: v for k, v in wanted.items() if getattr(entry, f"marked_{k}") != v}
+    if not changes:
+        return entry
+    if not note.strip():
+        raise ValidationError({"note": "Say why (e.g. the protest number or the drawback claim)."})
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(entry, f"marked_{key}", value)
+        entry.flag_note = note.strip()
+        entry.save(update_fields=[*(f"marked_{k}" for k in changes), "flag_note", "updated_at"])
+        for key, value in changes.items():
+            EntryHistory.objects.create(
+                client=entry.client,
+                entry=entry,
+                field=EntryHistory.Field.FLAG,
+                from_value=f"{key}: {'yes' if not value else 'no'}",
+                to_value=f"{key}: {'yes' if value else 'no'}",
+                effective_on=as_of,
+                actor=actor,
+                note=note.strip(),
+            )
+        audit.record(
+            client=entry.client,
+            actor=actor,
+            action="entries.flags_changed",
+            subject=entry,
+            data={"changes": {k: v for k, v in changes.items()}, "note": note.strip()},
+        )
+        entries_reclassify(
+            client=entry.client, as_of=as_of, entry_ids=[entry.pk], actor=actor, note=note.strip()
+        )
+    entry.refresh_from_db()
+    return entry
+
+
+def entries_recompute_programs(*, client: Client, registry) -> int:
+    """After a registry change: each line's program, and the IEEPA / Section 122 totals of the entries it moves."""
+    from django.db.models import Case, DecimalField, Sum, Value, When
+
+    from brokerage.bulk import update_from_rows
+
+    from .models import Entry, EntryLine
+
+    changes, affected = [], set()
+    lines = (
+        EntryLine.objects.filter(client=client)
+        .values_list("id", "hts", "program", "entry_id", "entry__entry_date", "entry__entry_summary_date")
+        .iterator(chunk_size=10_000)
+    )
+    for line_id, hts, program, entry_id, entry_date, summary_date in lines:
+        rule = registry.rule_of(hts or None, entry_date or summary_date)
+        new = rule.program if rule is not None and rule.carries_duty else ""
+        if new != program:
+            changes.append((line_id, new))
+            affected.add(entry_id)
+    if not changes:
+        return 0
+    zero = Value(0, output_field=DecimalField(max_digits=18, decimal_places=2))
+    with transaction.atomic():
+        where = f"{EntryLine._meta.db_table}.client_id = %s"
+        update_from_rows(
+            EntryLine._meta.db_table,
+            key="id",
+            columns=("program",),
+            rows=changes,
+            where=where,
+            params=[client.pk],
+        )
+        ids = sorted(affected)
+        totals = []
+        for start in range(0, len(ids), 5000):
+            totals += list(
+                EntryLine.objects.filter(client=client, entry_id__in=ids[start : start + 5000])
+                .values("entry_id")
+                .annotate(
+                    ieepa=Sum(Case(When(program="ieepa", then="duty"), default=zero)),
+                    s122=Sum(Case(When(program="section_122", then="duty"), default=zero)),
+                )
+                .values_list("entry_id", "ieepa", "s122")
+            )
+        update_from_rows(
+            Entry._meta.db_table,
+            key="id",
+            columns=("ieepa_duty", "section_122_duty"),
+            rows=totals,
+            where=f"{Entry._meta.db_table}.client_id = %s",
+            params=[client.pk],
+        )
+    return len(affected)

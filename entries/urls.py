@@ -9,4 +9,5 @@ urlpatterns = [
     path("reports/<uuid:public_id>/errors.csv", views.report_errors_csv, name="report_errors"),
     path("reports/<uuid:public_id>/file/", views.report_file, name="report_file"),
     path("entries/", views.entry_list, name="list"),
+    path("entries/<str:entry_number>/", views.entry_detail, name="detail"),
 ]

@@ -5,13 +5,19 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
+from refunds.interest import estimate_interest
 
 from . import selectors, services
-from .forms import ReportUploadForm
+from .forms import EntryFlagsForm, ReportUploadForm
+from .models import RefundPath
+from .reclassification import FACT_FIELDS, classify_facts
+from .registry import current_registry
 
 
 def reports(request, client_slug):
@@ -97,7 +103,14 @@ def report_file(request, client_slug, public_id):
 
 
 def entry_list(request, client_slug):
-    entries = selectors.client_entries(client=request.client).only(
+    client = request.client
+    today = timezone.localdate()
+    entries = selectors.filtered_entries(client=client, params=request.GET, today=today)
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return _export(client, entries, export, today)
+    entries = entries.only(
+        "client_id",
         "entry_number",
         "entry_type",
         "importer_number",
@@ -111,4 +124,150 @@ def entry_list(request, client_slug):
         "next_deadline_kind",
     )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "entries/entry_list.html", {"page": page})
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(
+        request,
+        "entries/entry_list.html",
+        {
+            "page": page,
+            "totals": selectors.entry_totals(client=client, today=today),
+            "paths": RefundPath.choices,
+            "reasons": EXCLUSION_REASONS,
+            "importers": selectors.importer_numbers_in_use(client=client),
+            "windows": [
+                ("7", "7 days"),
+                ("30", "30 days"),
+                ("60", "60 days"),
+                ("90", "90 days"),
+                ("past", "past every deadline"),
+            ],
+            "filters": request.GET,
+            "filter_query": filters.urlencode(),
+            "any_filter": any(request.GET.get(k) for k in ("path", "reason", "importer", "window", "q")),
+        },
+    )
+
+
+EXCLUSION_REASONS = [
+    ("reconciliation_entry", "Reconciliation entry (type 09)"),
+    ("drawback", "Drawback claimed"),
+    ("active_protest", "Active protest"),
+    ("adcvd_pending", "AD/CVD pending"),
+    ("liquidation_status_missing", "Liquidation status missing"),
+]
+
+
+def _export(client, entries, fmt: str, today):
+    from .exports import EXPORT_COLUMNS, human_rows, stored_export_rows
+
+    rows = human_rows(stored_export_rows(entries=entries))
+    filename = f"entries-{client.slug}-{today.isoformat()}.{fmt}"
+    if fmt == "csv":
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+
+        def stream():
+            yield writer.writerow(EXPORT_COLUMNS)
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv")
+    else:
+        import io
+
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("Entries")
+        sheet.append(list(EXPORT_COLUMNS))
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def entry_detail(request, client_slug, entry_number):
+    client = request.client
+    entry = selectors.entry_for_client(client=client, entry_number=entry_number)
+    form = EntryFlagsForm(
+        initial={
+            "drawback": entry.marked_drawback,
+            "protest": entry.marked_protest,
+            "reconciliation": entry.marked_reconciliation,
+        }
+    )
+    if request.method == "POST":
+        if not request.client_access.is_staff:
+            raise Http404
+        form = EntryFlagsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.entry_set_flags(actor=request.user, entry=entry, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Flags of entry {entry} saved; its path is now {entry.get_refund_path_display()}.",
+                )
+                return redirect(entry)
+    today = timezone.localdate()
+    live = classify_facts(
+        {f: getattr(entry, f) for f in FACT_FIELDS if f != "id"} | {"id": entry.pk},
+        as_of=today,
+        registry=current_registry(),
+    )
+    interest = None
+    refundable = entry.ieepa_duty
+    if refundable and entry.entry_summary_date:
+        interest = estimate_interest(principal=refundable, from_date=entry.entry_summary_date, to_date=today)
+    return render(
+        request,
+        "entries/entry_detail.html",
+        {
+            "entry": entry,
+            "live": live,
+            "today": today,
+            "interest": interest,
+            "lines": entry.lines.all(),
+            "history": entry.history.select_related("actor")[:50],
+            "timeline": _timeline(entry, live),
+            "form": form,
+        },
+    )
+
+
+def _timeline(entry, live) -> list[dict]:
+    from refunds import deadlines
+
+    items = [
+        ("Entry date", entry.entry_date),
+        ("Entry summary date", entry.entry_summary_date),
+        ("Projected liquidation", live.projected_liquidation),
+        ("Liquidated", entry.liquidation_date),
+        ("CAPE window closes (liquidation + 80 days)", live.cape_window_closes),
+        ("Protest deadline (liquidation + 180 days)", live.protest_deadline),
+    ]
+    if entry.entry_date and not entry.liquidation_date:
+        items.append(
+            (
+                "Protest horizon (entry date + 494 days)",
+                deadlines.protest_horizon(entry_date=entry.entry_date),
+            )
+        )
+    today = timezone.localdate()
+    return [
+        {"label": label, "date": day, "past": day < today, "next": day == live.next_deadline}
+        for label, day in sorted((i for i in items if i[1]), key=lambda i: i[1])
+    ]

@@ -7,6 +7,7 @@ a page with a URL parameter this file does not know fails until OBJECT_KWARGS sa
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
@@ -15,7 +16,7 @@ from django_scopes import scope
 
 from clients.models import AuditExport, ImporterNumber, Invitation, Membership
 from clients.services import invitation_create
-from entries.models import EntryReport, RowRejection
+from entries.models import Entry, EntryLine, EntryReport, RowRejection
 from tests.factories import member
 
 
@@ -50,6 +51,7 @@ class World:
     importer: ImporterNumber
     audit_export: AuditExport
     report: EntryReport
+    entry: Entry
 
 
 @pytest.fixture
@@ -69,6 +71,17 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         RowRejection.objects.create(
             client=client_a, report=report, row_number=2, entry_number="X", reason="secret"
         )
+        entry = Entry.objects.create(
+            client=client_a,
+            entry_number="ABC12345676",
+            entry_type="01",
+            ieepa_duty=Decimal("1234.56"),
+            refund_path="cape_phase1",
+            last_report=report,
+        )
+        EntryLine.objects.create(
+            client=client_a, entry=entry, hts="99030125", duty=Decimal("1234.56"), program="ieepa"
+        )
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -76,6 +89,7 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             importer=ImporterNumber.objects.get(client=client_a),
             audit_export=export,
             report=report,
+            entry=entry,
         )
 
 
@@ -89,6 +103,7 @@ OBJECT_KWARGS = {
     "entries:report": lambda w: {"public_id": w.report.public_id},
     "entries:report_errors": lambda w: {"public_id": w.report.public_id},
     "entries:report_file": lambda w: {"public_id": w.report.public_id},
+    "entries:detail": lambda w: {"entry_number": w.entry.entry_number},
 }
 
 # Pages only some roles may open; everyone else gets the outsider's 404.

@@ -1,9 +1,7 @@
 """Importing ES-003 reports into a client's entries, through the service the upload page and command use."""
 
 import csv
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,58 +10,9 @@ from django.core.management.base import CommandError
 from django_scopes import scope
 
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
-from entries.services import report_import, report_upload
+from entries.services import report_upload
+from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLES, upload
 from tests.factories import ClientFactory, importer_number
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-AS_OF = date(2026, 11, 23)
-SAMPLE_IORS = {
-    "es003_basic.csv": ["19-528224900", "34-370224800"],
-    "es003_messy.csv": ["20-188691700", "75-314831000"],
-    "es003_basic.xlsx": ["15-477794100", "84-141480700"],
-}
-EXPECTED = {
-    "es003_basic.csv": "es003_basic.expected.csv",
-    "es003_messy.csv": "es003_messy.expected.csv",
-    "es003_basic.xlsx": "es003_basic_xlsx.expected.csv",
-}
-COLUMNS = [
-    "entry_number",
-    "refund_path",
-    "exclusion_reason",
-    "ieepa_duty",
-    "section_122_duty",
-    "projected_liquidation",
-    "cape_window_closes",
-    "protest_deadline",
-]
-
-
-@pytest.fixture
-def importer(db):
-    client = ClientFactory(slug="importer")
-    for numbers in SAMPLE_IORS.values():
-        for number in numbers:
-            importer_number(client, number)
-    return client
-
-
-def upload(
-    client, name: str, content: bytes | None = None, *, reprocess: bool = False, filename: str | None = None
-):
-    data = content if content is not None else (SAMPLES / name).read_bytes()
-    with scope(client=client):
-        report, created = report_upload(
-            actor=None,
-            client=client,
-            uploaded=SimpleUploadedFile(filename or name, data),
-            reprocess=reprocess,
-            enqueue=False,
-        )
-        if created:
-            report_import(report=report, as_of=AS_OF)
-        report.refresh_from_db()
-    return report, created
 
 
 def stored_rows(client) -> list[dict]:

@@ -366,6 +366,11 @@ def test_code_parsers_normalize(parser, text, value):
         (parsing.parse_hts, "9903.01.1O", "should contain only digits and dots"),
         (parsing.parse_hts, "=SUM(A1)", "should contain only digits and dots"),
         (parsing.parse_hts, "101210010", "has 9 digits"),
+        (
+            parsing.parse_hts,
+            "9.90301E+09",
+            "HTS number 9.90301E+09 was changed by Excel into a rounded number",
+        ),
         (parsing.parse_hts, "9903.01", "has 6 digits"),
         (parsing.parse_port, "27", "should be 4 digits"),
         (parsing.parse_port, "27040", "should be 4 digits"),

@@ -1,0 +1,165 @@
+"""Re-classifying stored entries as of a date: the daily job, staff flags and registry changes use it.
+
+Only entries whose classification actually changes are written, and each change of path or next
+deadline is recorded as entry history (from, to, date): reminders and notices are built on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+
+from brokerage.bulk import update_from_rows
+from clients.models import Client, User
+
+from .chapter99 import Registry
+from .classification import Classification, classify_totals
+from .models import Entry, EntryHistory
+from .registry import current_registry
+
+FACT_FIELDS = (
+    "id",
+    "entry_number",
+    "entry_type",
+    "entry_date",
+    "entry_summary_date",
+    "liquidation_status",
+    "liquidation_date",
+    "drawback",
+    "marked_drawback",
+    "protest",
+    "marked_protest",
+    "reconciliation",
+    "marked_reconciliation",
+    "ieepa_duty",
+    "section_122_duty",
+)
+STORED_FIELDS = (
+    "refund_path",
+    "exclusion_reason",
+    "projected_liquidation",
+    "cape_window_closes",
+    "protest_deadline",
+    "next_deadline",
+    "next_deadline_kind",
+    "rule_set_version",
+    "registry_version",
+)
+WRITTEN_FIELDS = (*STORED_FIELDS, "explanation", "classified_as_of")
+
+
+@dataclass
+class ReclassifyResult:
+    checked: int = 0
+    changed: int = 0
+    path_changes: int = 0
+
+
+def classify_facts(facts: dict, *, as_of: date, registry: Registry) -> Classification:
+    """The classification of an entry from its stored facts (report flags OR staff marks)."""
+    return classify_totals(
+        entry_number=facts["entry_number"],
+        entry_type=facts["entry_type"] or None,
+        entry_date=facts["entry_date"],
+        entry_summary_date=facts["entry_summary_date"],
+        liquidation_status=facts["liquidation_status"],
+        liquidation_date=facts["liquidation_date"],
+        drawback=facts["drawback"] or facts["marked_drawback"],
+        protest=facts["protest"] or facts["marked_protest"],
+        reconciliation=facts["reconciliation"] or facts["marked_reconciliation"],
+        ieepa_duty=facts["ieepa_duty"],
+        section_122_duty=facts["section_122_duty"],
+        as_of=as_of,
+        registry=registry,
+    )
+
+
+def stored_values(c: Classification) -> tuple:
+    return (
+        str(c.refund_path),
+        str(c.exclusion_reason or c.reason or ""),
+        c.projected_liquidation,
+        c.cape_window_closes,
+        c.protest_deadline,
+        c.next_deadline,
+        str(c.next_deadline_kind or ""),
+        c.rule_set_version,
+        c.registry_version,
+    )
+
+
+def entries_reclassify(
+    *,
+    client: Client,
+    as_of: date,
+    entry_ids: list[int] | None = None,
+    registry: Registry | None = None,
+    actor: User | None = None,
+    note: str = "",
+) -> ReclassifyResult:
+    """Classify the client's entries (or some of them) as of a date; store and record what changed."""
+    registry = registry or current_registry()
+    result = ReclassifyResult()
+    entries = Entry.objects.filter(client=client)
+    if entry_ids is not None:
+        entries = entries.filter(pk__in=entry_ids)
+    updates: list[tuple] = []
+    history: list[EntryHistory] = []
+    for row in entries.values(*FACT_FIELDS, *STORED_FIELDS).iterator(chunk_size=5000):
+        result.checked += 1
+        c = classify_facts(row, as_of=as_of, registry=registry)
+        new = stored_values(c)
+        old = tuple(row[f] for f in STORED_FIELDS)
+        if new == old:
+            continue
+        updates.append((row["id"], *new, c.explanation, as_of))
+        if new[0] != old[0]:
+            result.path_changes += 1
+            history.append(
+                _history(client, row["id"], EntryHistory.Field.PATH, old[0], new[0], as_of, actor, note)
+            )
+        if new[5] != old[5]:
+            history.append(
+                _history(
+                    client,
+                    row["id"],
+                    EntryHistory.Field.DEADLINE,
+                    _iso(old[5]),
+                    _iso(new[5]),
+                    as_of,
+                    actor,
+                    note,
+                )
+            )
+    result.changed = len(updates)
+    with transaction.atomic():
+        for start in range(0, len(updates), 20_000):
+            update_from_rows(
+                Entry._meta.db_table,
+                key="id",
+                columns=WRITTEN_FIELDS,
+                rows=updates[start : start + 20_000],
+                where=f"{Entry._meta.db_table}.client_id = %s",
+                params=[client.pk],
+            )
+        EntryHistory.objects.bulk_create(history, batch_size=5000)
+    return result
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _history(client, entry_id, field, old, new, as_of, actor, note) -> EntryHistory:
+    return EntryHistory(
+        client=client,
+        entry_id=entry_id,
+        field=field,
+        from_value=old or "",
+        to_value=new or "",
+        effective_on=as_of,
+        actor=actor,
+        note=note,
+    )

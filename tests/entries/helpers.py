@@ -1,0 +1,50 @@
+"""Shared helpers for the entries tests: the sample reports and importing them like the upload page does."""
+
+from datetime import date
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_scopes import scope
+
+from entries.services import report_import, report_upload
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+AS_OF = date(2026, 11, 23)
+SAMPLE_IORS = {
+    "es003_basic.csv": ["19-528224900", "34-370224800"],
+    "es003_messy.csv": ["20-188691700", "75-314831000"],
+    "es003_basic.xlsx": ["15-477794100", "84-141480700"],
+}
+EXPECTED = {
+    "es003_basic.csv": "es003_basic.expected.csv",
+    "es003_messy.csv": "es003_messy.expected.csv",
+    "es003_basic.xlsx": "es003_basic_xlsx.expected.csv",
+}
+COLUMNS = [
+    "entry_number",
+    "refund_path",
+    "exclusion_reason",
+    "ieepa_duty",
+    "section_122_duty",
+    "projected_liquidation",
+    "cape_window_closes",
+    "protest_deadline",
+]
+
+
+def upload(
+    client, name: str, content: bytes | None = None, *, reprocess: bool = False, filename: str | None = None
+):
+    data = content if content is not None else (SAMPLES / name).read_bytes()
+    with scope(client=client):
+        report, created = report_upload(
+            actor=None,
+            client=client,
+            uploaded=SimpleUploadedFile(filename or name, data),
+            reprocess=reprocess,
+            enqueue=False,
+        )
+        if created:
+            report_import(report=report, as_of=AS_OF)
+        report.refresh_from_db()
+    return report, created
