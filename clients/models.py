@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from .onboarding import AcePath, AchStatus, ItemKey, ItemStatus, Owner, SubAccountState, WindowStatus
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -275,11 +277,12 @@ class AuditEvent(TenantModel):
         raise RuntimeError("Audit events are append-only")
 
 
-class Job(TenantModel):
+class JobFields(models.Model):
     """Base for long work a page shows as a row: status, progress with counts, message, timestamps.
 
     A view creates the row and enqueues a task with its id (on commit); the task moves it through
-    running -> succeeded/failed via clients.jobs; the page polls the row, never Celery.
+    running -> succeeded/failed via clients.jobs; the page polls the row, never Celery. Tenant-owned
+    jobs use Job below; the few staff-side jobs that span clients use this directly.
     """
 
     class Status(models.TextChoices):
@@ -311,6 +314,13 @@ class Job(TenantModel):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
 
+class Job(TenantModel, JobFields):
+    """A tenant-owned job row (see JobFields)."""
+
+    class Meta(JobFields.Meta):
+        abstract = True
+
+
 class AuditExport(Job):
     """A CSV of a client's audit trail, built in the background (the first user of the Job pattern)."""
 
@@ -323,3 +333,216 @@ class AuditExport(Job):
         return reverse(
             "clients:audit_export", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
         )
+
+
+# --- Onboarding (issue 5): the checklist, its evidence, the code window, the filing authorization ------
+
+
+class OnboardingProfile(TenantModel):
+    """A client's onboarding facts: the ACE path, Form 5106 details, sub-account, ACH and special cases.
+
+    One per client, created by the first change. The portal never holds a full bank account number: only
+    its last four digits, enforced here by a database constraint as well as by the form and the service.
+    """
+
+    ace_path = models.CharField(max_length=20, choices=AcePath.choices, blank=True)
+    ace_steps_done = models.JSONField(default=list, blank=True)
+    company_name_5106 = models.CharField("company name on the Form 5106", max_length=200, blank=True)
+    poc_name = models.CharField("point of contact", max_length=150, blank=True)
+    poc_email = models.EmailField("point of contact's email", blank=True)
+    sub_account = models.CharField(
+        max_length=20, choices=SubAccountState.choices, default=SubAccountState.UNKNOWN
+    )
+    bank_name = models.CharField(max_length=100, blank=True)
+    routing_number = models.CharField(max_length=9, blank=True)
+    account_last_four = models.CharField(max_length=4, blank=True)
+    ach_status = models.CharField(max_length=20, choices=AchStatus.choices, default=AchStatus.NOT_ENROLLED)
+    ach_submitted_at = models.DateTimeField(null=True, blank=True)
+    account_inactive = models.BooleanField(default=False)
+    account_voided = models.BooleanField(default=False)
+    foreign_importer = models.BooleanField(default=False)
+    paper_check_waiver = models.BooleanField(default=False)
+    broker_notify_party = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SPECIAL_CASE_FIELDS = {
+        ItemKey.INACTIVE_ACCOUNT: "account_inactive",
+        ItemKey.VOIDED_ACCOUNT: "account_voided",
+        ItemKey.FOREIGN_IMPORTER: "foreign_importer",
+        ItemKey.PAPER_CHECK_WAIVER: "paper_check_waiver",
+        ItemKey.BROKER_NOTIFY_PARTY: "broker_notify_party",
+    }
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client"], name="one_onboarding_profile_per_client"),
+            models.CheckConstraint(
+                condition=models.Q(account_last_four="") | models.Q(account_last_four__regex=r"^[0-9]{4}$"),
+                name="account_last_four_only",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(routing_number="") | models.Q(routing_number__regex=r"^[0-9]{9}$"),
+                name="routing_number_nine_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Onboarding profile"
+
+    @property
+    def special_cases(self) -> frozenset[str]:
+        return frozenset(key for key, name in self.SPECIAL_CASE_FIELDS.items() if getattr(self, name))
+
+    @property
+    def has_5106_details(self) -> bool:
+        return bool(self.company_name_5106 and self.poc_email)
+
+
+class ChecklistItem(TenantModel):
+    """One step of a client's onboarding checklist: status, owner, due date, notes and the staff check."""
+
+    key = models.CharField(max_length=30, choices=ItemKey.choices)
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.NOT_STARTED)
+    owner = models.CharField(max_length=10, choices=Owner.choices, default=Owner.CLIENT)
+    due_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, help_text="Staff's note from the last verify or reopen.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_checklist_item_per_key")]
+
+    def __str__(self) -> str:
+        return ItemKey(self.key).label
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+def _evidence_path(instance: "ChecklistEvidence", filename: str) -> str:
+    # The stored name never carries the uploaded name (kept in original_name): no user text on disk.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"onboarding/{instance.client_id}/{instance.public_id}.{extension[:5]}"
+
+
+class ChecklistEvidence(TenantModel):
+    """A file attached to a checklist item (a screenshot, a letter); served only through the client's pages."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to=_evidence_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "clients:onboarding_evidence",
+            kwargs={"client_slug": self.client.slug, "public_id": self.public_id},
+        )
+
+
+class CodeWindow(TenantModel):
+    """A time the Form 5106 point of contact watches their inbox for CBP's 10-minute ACE sign-up code.
+
+    The client proposes it, staff confirm it (both get a calendar invitation), a task reminds them shortly
+    before. A new proposal cancels the previous one.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=WindowStatus.choices, default=WindowStatus.PROPOSED)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    poc_name = models.CharField(max_length=150, blank=True)
+    poc_email = models.EmailField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="iCalendar SEQUENCE of the invitation.")
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        indexes = [models.Index(fields=["status", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"Code window {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+
+class FilingAuthorization(TenantModel):
+    """A client admin's authorization for the brokerage to file CAPE declarations; revocable.
+
+    Records who, when, from which address, for which importer numbers, and the words they agreed to.
+    """
+
+    importer_numbers = models.JSONField(default=list)
+    statement = models.TextField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    granted_by_email = models.EmailField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    granted_from_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_from_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"], condition=models.Q(revoked_at=None), name="one_active_filing_authorization"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Filing authorization by {self.granted_by_email}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class OnboardingDigest(models.Model):
+    """One stale-items digest email to one person on one day: the row makes the daily task idempotent.
+
+    Not tenant-scoped: a digest covers every client the recipient follows (admins of several clients, staff).
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    findings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "day"], name="one_digest_per_day")]
+
+    def __str__(self) -> str:
+        return f"Onboarding digest to {self.recipient} on {self.day}"

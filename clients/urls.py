@@ -1,5 +1,7 @@
 from django.urls import path
 
+from entries import staff_views as entry_staff_views
+
 from . import staff_views, views
 
 app_name = "clients"
@@ -31,6 +33,13 @@ staff_urlpatterns = (
         path("clients/", staff_views.client_list, name="clients"),
         path("assignments/", staff_views.assignments, name="assignments"),
         path("assignments/<int:client_id>/", staff_views.assignment_change, name="assignment_change"),
+        path("reports/", entry_staff_views.broker_reports, name="broker_reports"),
+        path("reports/<uuid:public_id>/", entry_staff_views.broker_report, name="broker_report"),
+        path(
+            "reports/<uuid:public_id>/unmatched.csv",
+            entry_staff_views.broker_report_unmatched,
+            name="broker_report_unmatched",
+        ),
     ],
     "staff",
 )

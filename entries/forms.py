@@ -37,3 +37,11 @@ class EntryFlagsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why: the protest number, the drawback claim, the reconciliation entry…",
     )
+
+
+class BrokerReportForm(forms.Form):
+    file = forms.FileField(
+        label="Broker-wide ES-003 report",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+        help_text="One export covering many importers: each row goes to the client holding its importer number.",
+    )

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.urls import reverse
 
-from clients.models import Job, TenantModel
+from clients.models import Job, JobFields, TenantModel
 
 
 class EntryReport(Job):
@@ -255,3 +255,30 @@ class Chapter99Rule(models.Model):
             )
         except (ValueError, TypeError) as error:
             raise ValidationError(str(error)) from error
+
+
+class BrokerReport(JobFields):
+    """A broker-wide ES-003 report a staff member uploads; its rows are routed to clients by importer number.
+
+    Not tenant-owned: it spans the clients the uploader may see. Each client's share becomes an ordinary
+    EntryReport of that client (so its import, errors and history are the client's own).
+    """
+
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="broker-reports/%Y/%m/", max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_unmatched = models.PositiveIntegerField(default=0)
+    # One item per client: {"client_id", "slug", "name", "rows", "report": public_id of its EntryReport}.
+    routed = models.JSONField(default=list, blank=True)
+    unmatched_file = models.FileField(upload_to="broker-reports/%Y/%m/", max_length=255, blank=True)
+
+    class Meta(JobFields.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("staff:broker_report", kwargs={"public_id": self.public_id})

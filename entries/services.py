@@ -23,6 +23,17 @@ from .registry import current_registry
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".txt")
 
 
+def check_upload_size(uploaded) -> None:
+    name = uploaded.name or "report"
+    if uploaded.size > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"{name} is {uploaded.size / 1_000_000:.0f} MB; the limit is {settings.UPLOAD_MAX_BYTES / 1_000_000:.0f} MB. "
+            "Export a shorter date range from ACE, or ask your broker to import it."
+        )
+    if uploaded.size == 0:
+        raise ValidationError(f"{name} is empty. Export the ES-003 report from ACE again.")
+
+
 def _sha256(uploaded) -> str:
     digest = hashlib.sha256()
     for chunk in uploaded.chunks():
@@ -48,13 +59,7 @@ def report_upload(
     Returns (report, created); an identical earlier import is returned instead unless reprocess is asked for.
     """
     name = uploaded.name or "report"
-    if uploaded.size > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError(
-            f"{name} is {uploaded.size / 1_000_000:.0f} MB; the limit is {settings.UPLOAD_MAX_BYTES / 1_000_000:.0f} MB. "
-            "Export a shorter date range from ACE, or ask your broker to import it."
-        )
-    if uploaded.size == 0:
-        raise ValidationError(f"{name} is empty. Export the ES-003 report from ACE again.")
+    check_upload_size(uploaded)
     sha256 = _sha256(uploaded)
     earlier = previous_import(client=client, sha256=sha256)
     if earlier is not None and not reprocess:

@@ -58,3 +58,14 @@ def reclassify_after_registry_change() -> None:
         with scope(client=client):
             entries_recompute_programs(client=client, registry=registry)
             entries_reclassify(client=client, as_of=today, registry=registry)
+
+
+@shared_task(acks_late=True)
+def route_broker_report(report_id: int) -> None:
+    from .models import BrokerReport
+    from .routing import broker_report_route
+
+    report = BrokerReport.objects.get(pk=report_id)  # staff-side row: not tenant-scoped
+    if report.status == BrokerReport.Status.SUCCEEDED:
+        return
+    broker_report_route(report=report)

@@ -1,0 +1,198 @@
+"""Broker-wide ES-003 reports: split by importer number into each client's own import.
+
+Staff export one ES-003 report for every importer they file for; this routes each row to the client
+that holds its importer number, writes that client's rows as a canonical ES-003 CSV, and imports it as
+an ordinary EntryReport of the client. Rows whose importer number belongs to no client the uploader
+may see are reported, not imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django_scopes import scope, scopes_disabled
+
+from clients.jobs import job_fail, job_progress, job_start, job_succeed
+from clients.models import Client, ImporterNumber, User
+from clients.tenancy import visible_clients
+
+from . import parsing
+from .models import BrokerReport
+from .services import report_import, report_upload
+
+PROGRESS_EVERY_ROWS = 25_000
+_STATUS_WORDS = {
+    "unliquidated": "Not Liquidated",
+    "liquidated": "Liquidated",
+    "suspended": "Suspended",
+    "extended": "Extended",
+    "under_review": "Under Review",
+    "reliquidated": "Reliquidated",
+}
+
+
+def _canonical_ior(number: str | None) -> str:
+    return (number or "").replace("-", "").upper()
+
+
+def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
+    from .services import check_upload_size
+
+    check_upload_size(uploaded)
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    with transaction.atomic():
+        report = BrokerReport(
+            created_by=actor,
+            original_name=(uploaded.name or "report")[:255],
+            sha256=digest.hexdigest(),
+            size_bytes=uploaded.size,
+        )
+        report.file.save(f"{report.sha256[:16]}.upload", File(uploaded), save=False)
+        report.save()
+        transaction.on_commit(lambda: _enqueue(report.pk))
+    return report
+
+
+def _enqueue(report_id: int) -> None:
+    from .tasks import route_broker_report
+
+    route_broker_report.delay(report_id)
+
+
+def _columns(source) -> list[str]:
+    present = set(source.columns)
+    return [field for field, *_ in parsing.FIELDS if field in present]
+
+
+def _cell(field: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, date):
+        return value.strftime("%m/%d/%Y")
+    if field == "liquidation_status":
+        return _STATUS_WORDS.get(value, value)
+    return str(value)
+
+
+def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> BrokerReport:
+    """Split the report by importer number and import each client's share (staff-side; spans clients)."""
+    actor = report.created_by
+    with (
+        scopes_disabled()
+    ):  # routing spans clients by design; limited below to the clients the uploader may see
+        allowed = visible_clients(actor).values_list("pk", flat=True) if actor else Client.objects.none()
+        ior_to_client = {
+            _canonical_ior(number): client_id
+            for number, client_id in ImporterNumber.objects.filter(client_id__in=list(allowed)).values_list(
+                "number", "client_id"
+            )
+        }
+    job_start(report)
+    unmatched = io.StringIO()
+    unmatched_writer = csv.writer(unmatched)
+    unmatched_writer.writerow(["row", "entry_number", "importer_number", "reason"])
+    counts: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="broker-report-") as folder:
+        writers, handles = {}, []
+        try:
+            with parsing.open_report(report.file.path, filename=report.original_name) as source:
+                fields = _columns(source)
+                header = [parsing.ACE_HEADER[f] for f in fields]
+                for item in source.rows():
+                    report.rows_read += 1
+                    if isinstance(item, parsing.RowError):
+                        unmatched_writer.writerow([item.row_number, item.entry_number, "", item.reason])
+                        report.rows_unmatched += 1
+                    else:
+                        client_id = ior_to_client.get(_canonical_ior(item.importer_number))
+                        if client_id is None:
+                            unmatched_writer.writerow(
+                                [
+                                    item.row_number,
+                                    item.entry_number,
+                                    item.importer_number or "",
+                                    f"importer number {item.importer_number or '(blank)'} is not one of your clients' importer numbers",
+                                ]
+                            )
+                            report.rows_unmatched += 1
+                        else:
+                            if client_id not in writers:
+                                handle = open(Path(folder) / f"{client_id}.csv", "w", newline="")  # noqa: SIM115 — closed below
+                                handles.append(handle)
+                                writers[client_id] = csv.writer(handle)
+                                writers[client_id].writerow(header)
+                            writers[client_id].writerow([_cell(f, getattr(item, f)) for f in fields])
+                            counts[client_id] = counts.get(client_id, 0) + 1
+                    if report.rows_read % PROGRESS_EVERY_ROWS == 0:
+                        job_progress(report, done=report.rows_read, message="Routing rows to clients…")
+                if not getattr(source, "complete", True):
+                    raise parsing.FileRejected(
+                        getattr(source, "problem", "") or "The file could not be read to its end."
+                    )
+        except parsing.FileRejected as rejected:
+            job_fail(report, message=f"The whole file was rejected; nothing was imported. {rejected}")
+            return report
+        finally:
+            for handle in handles:
+                handle.close()
+        report.routed = [
+            _import_share(report, client_id, Path(folder) / f"{client_id}.csv", count, as_of)
+            for client_id, count in sorted(counts.items())
+        ]
+    report.unmatched_file.save(
+        f"unmatched-{report.public_id}.csv", ContentFile(unmatched.getvalue().encode()), save=False
+    )
+    report.save(update_fields=["rows_read", "rows_unmatched", "routed", "unmatched_file"])
+    job_succeed(
+        report,
+        message=f"{report.rows_read - report.rows_unmatched:,} rows routed to {len(report.routed)} clients; "
+        f"{report.rows_unmatched:,} rows not routed.",
+    )
+    return report
+
+
+def _import_share(report: BrokerReport, client_id: int, path: Path, rows: int, as_of: date | None) -> dict:
+    client = Client.objects.get(pk=client_id)
+    with scope(client=client), path.open("rb") as handle:
+        upload = File(handle, name=f"{Path(report.original_name).stem} (routed).csv")
+        upload.size = path.stat().st_size
+        share, _ = report_upload(
+            actor=report.created_by, client=client, uploaded=upload, reprocess=True, enqueue=False
+        )
+        report_import(report=share, as_of=as_of)
+        share.refresh_from_db()
+        return {
+            "client_id": client.pk,
+            "slug": client.slug,
+            "name": client.legal_name,
+            "rows": rows,
+            "report": str(share.public_id),
+            "status": share.status,
+            "created": share.entries_created,
+            "updated": share.entries_updated,
+            "unchanged": share.entries_unchanged,
+            "rejected": share.rows_rejected,
+        }
+
+
+def broker_report_for_user(*, user: User, public_id) -> BrokerReport:
+    """A broker report, for its uploader or a manager; anyone else gets 404."""
+    from django.shortcuts import get_object_or_404
+
+    reports = (
+        BrokerReport.objects.all() if user.is_staff_manager else BrokerReport.objects.filter(created_by=user)
+    )
+    return get_object_or_404(reports, public_id=public_id)
