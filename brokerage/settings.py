@@ -136,6 +136,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "entries.tasks.reclassify_all_clients",
         "schedule": crontab(hour=6, minute=0),
     },
+    "sweep-queued-reports": {"task": "entries.tasks.sweep_queued_reports", "schedule": 5 * 60},
+    # Onboarding: the daily digest of stale checklist items (12:00 UTC is morning in every US time zone;
+    # one email per person per day however often it runs), and reminders shortly before code windows.
+    "onboarding-stale-digest-daily": {
+        "task": "clients.onboarding_tasks.send_stale_onboarding_digests",
+        "schedule": crontab(hour=12, minute=0),
+    },
+    "onboarding-code-window-reminders": {
+        "task": "clients.onboarding_tasks.send_due_code_window_reminders",
+        "schedule": 5 * 60,
+    },
 }
 
 if REDIS_URL:

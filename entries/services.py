@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+import logging
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from .ingestion import import_report
 from .models import Entry, EntryReport
 from .registry import current_registry
 
-ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".txt")
+logger = logging.getLogger(__name__)
 
 
 def check_upload_size(uploaded) -> None:
@@ -88,9 +89,37 @@ def report_upload(
 
 
 def _enqueue(report_id: int) -> None:
+    """Queue the import; when the broker is unreachable the report stays queued for the sweeper."""
     from .tasks import import_entry_report
 
-    import_entry_report.delay(report_id)
+    try:
+        import_entry_report.apply_async((report_id,), retry=False)
+    except Exception:  # kombu raises several connection error types; none may lose the upload
+        logger.warning(
+            "Could not queue the import of report %s; the sweeper will retry", report_id, exc_info=True
+        )
+
+
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def reports_sweep_queued(*, now=None) -> list[int]:
+    """Queue again the imports still waiting after SWEEP_AFTER (e.g. uploaded while Redis was down).
+
+    Spans clients: it only reads ids and hands each to the task, which enters the report's own scope.
+    """
+    from django_scopes import scopes_disabled
+
+    now = now or timezone.now()
+    with scopes_disabled():
+        ids = list(
+            EntryReport.objects.filter(
+                status=EntryReport.Status.PENDING, created_at__lte=now - SWEEP_AFTER
+            ).values_list("pk", flat=True)
+        )
+    for report_id in ids:
+        _enqueue(report_id)
+    return ids
 
 
 def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryReport:

@@ -7,12 +7,18 @@ from .models import EntryReport
 from .services import report_import
 
 
-@shared_task(acks_late=True)
-def import_entry_report(report_id: int) -> None:
-    with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
+@shared_task(bind=True, acks_late=True)
+def import_entry_report(self, report_id: int) -> None:
+    with scopes_disabled():  # the id alone does not tell the client; look it up, then claim it
+        claimed = EntryReport.objects.filter(pk=report_id, status=EntryReport.Status.PENDING).update(
+            status=EntryReport.Status.RUNNING
+        )
         report = EntryReport.objects.select_related("client").get(pk=report_id)
-    if report.status == EntryReport.Status.SUCCEEDED:
-        return  # a redelivered message for work already done
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if not claimed and not (redelivered and report.status == EntryReport.Status.RUNNING):
+        # Done already, or another worker holds it (the sweeper queued a report a busy worker was about
+        # to start). A message redelivered after its worker died finds it RUNNING and goes on.
+        return
     with scope(client=report.client):
         report_import(report=report)
 
@@ -69,3 +75,11 @@ def route_broker_report(report_id: int) -> None:
     if report.status == BrokerReport.Status.SUCCEEDED:
         return
     broker_report_route(report=report)
+
+
+@shared_task
+def sweep_queued_reports() -> int:
+    """Every few minutes: imports that never reached a worker (the broker was down) are queued again."""
+    from .services import reports_sweep_queued
+
+    return len(reports_sweep_queued())

@@ -1,0 +1,88 @@
+"""Uploads are never lost when the broker is down, and a report is imported once however it is queued."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope
+
+from brokerage.celery import app
+from entries.models import Entry, EntryReport
+from entries.services import reports_sweep_queued
+from entries.tasks import import_entry_report
+from tests.entries.helpers import SAMPLES
+from tests.factories import member
+
+
+@pytest.fixture
+def broker_down():
+    """Celery pointed at a port where nothing listens: a real connection failure, not a stub."""
+    previous = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    _reset_pool()
+    yield
+    app.conf.task_always_eager, app.conf.broker_url = previous
+    _reset_pool()
+
+
+def _reset_pool():
+    # Celery caches the pool of the broker URL it first used; forget it so the current URL's pool is
+    # looked up (kombu keeps one pool per URL, so the previous one is found again intact afterwards).
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def test_upload_while_the_broker_is_down_is_kept_and_shown_as_queued(
+    client, importer, broker_down, django_capture_on_commit_callbacks
+):
+    client.force_login(member(importer))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("entries:reports", kwargs={"client_slug": "importer"}),
+            {"files": [SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes())]},
+        )
+    assert response.status_code == 302
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+    assert report.status == EntryReport.Status.PENDING
+    assert "Queued" in client.get(report.get_absolute_url()).content.decode()
+
+
+def test_sweeper_queues_reports_left_waiting(importer):
+    with scope(client=importer):
+        from entries.services import report_upload
+
+        report, _ = report_upload(
+            actor=None,
+            client=importer,
+            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
+            enqueue=False,
+        )
+    assert reports_sweep_queued() == []  # too fresh: a worker may be about to start it
+    later = timezone.now() + timedelta(minutes=3)
+    assert reports_sweep_queued(now=later) == [report.pk]  # eager in tests: imported right away
+    with scope(client=importer):
+        report.refresh_from_db()
+        assert report.status == EntryReport.Status.SUCCEEDED and Entry.objects.count() == 60
+    assert reports_sweep_queued(now=later) == []
+
+
+def test_a_second_message_for_the_same_report_does_not_import_it_again(importer):
+    from entries.services import report_upload
+
+    with scope(client=importer):
+        report, _ = report_upload(
+            actor=None,
+            client=importer,
+            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
+            enqueue=False,
+        )
+    import_entry_report.apply(args=(report.pk,))
+    import_entry_report.apply(args=(report.pk,))
+    with scope(client=importer):
+        report.refresh_from_db()
+        assert report.attempts == 1 and report.status == EntryReport.Status.SUCCEEDED
+        assert Entry.objects.count() == 60
