@@ -2,7 +2,20 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from import_export.admin import ImportExportModelAdmin
 
-from .models import AuditEvent, Client, ImporterNumber, Invitation, Membership, StaffAssignment, User
+from .models import (
+    AuditEvent,
+    ChecklistItem,
+    Client,
+    CodeWindow,
+    FilingAuthorization,
+    ImporterNumber,
+    Invitation,
+    Membership,
+    OnboardingDigest,
+    OnboardingProfile,
+    StaffAssignment,
+    User,
+)
 from .resources import ClientResource, UserResource
 
 
@@ -77,3 +90,49 @@ class InvitationAdmin(admin.ModelAdmin):
     list_display = ["email", "client", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     readonly_fields = ["token_hash"]
     search_fields = ["email"]
+
+
+# --- Onboarding (read-mostly: changes go through the portal's pages so they are audited) ---------------
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OnboardingProfile)
+class OnboardingProfileAdmin(_ReadOnlyAdmin):
+    list_display = ["client", "ace_path", "sub_account", "ach_status", "updated_at"]
+    list_filter = ["ace_path", "sub_account", "ach_status"]
+    search_fields = ["client__legal_name", "company_name_5106", "poc_email"]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(_ReadOnlyAdmin):
+    list_display = ["client", "key", "status", "owner", "due_date", "verified_at", "status_changed_at"]
+    list_filter = ["key", "status", "owner"]
+    search_fields = ["client__legal_name"]
+
+
+@admin.register(CodeWindow)
+class CodeWindowAdmin(_ReadOnlyAdmin):
+    list_display = ["client", "starts_at", "status", "poc_email", "confirmed_by", "reminder_sent_at"]
+    list_filter = ["status"]
+
+
+@admin.register(FilingAuthorization)
+class FilingAuthorizationAdmin(_ReadOnlyAdmin):
+    list_display = ["client", "granted_by_email", "granted_at", "granted_from_ip", "revoked_at"]
+    search_fields = ["client__legal_name", "granted_by_email"]
+
+
+@admin.register(OnboardingDigest)
+class OnboardingDigestAdmin(_ReadOnlyAdmin):
+    list_display = ["day", "recipient", "sent_at"]
+    date_hierarchy = "day"

@@ -181,9 +181,9 @@ ACE_APPLICATIONS = Contact("CBP ACE applications mailbox", "ACE.Applications@cbp
 ACH_REFUND_SUPPORT = Contact(
     "CBP ACH Refund Support", "GMB.ACHRefundSupport@cbp.dhs.gov", "(317) 298-1200 ext. 1178"
 )
-BONDS_TEAM = Contact(
-    "CBP Revenue Division, Bonds team",
-    "bondquestions@cbp.dhs.gov",
+BONDS_TEAM = Contact("CBP Revenue Division, Bonds team", "bondquestions@cbp.dhs.gov")
+VOIDED_FAQ = Contact(
+    "CBP: Voided importer record FAQs",
     url="https://www.cbp.gov/trade/priority-issues/revenue/bonds/voided-importer-record-faqs",
 )
 ACH_FAQ = Contact(
@@ -214,6 +214,7 @@ CONTACTS: dict[str, tuple[tuple[Contact, str], ...]] = {
             BONDS_TEAM,
             "un-voiding the importer record: a signed Form 5106 with proof of the number, subject “Void IR#”",
         ),
+        (VOIDED_FAQ, "which documents prove the importer number"),
     ),
     ItemKey.FOREIGN_IMPORTER: (
         (ACH_REFUND_SUPPORT, "which US account or notify party can receive the refunds"),

@@ -103,7 +103,9 @@ def _load(clients: list[Client]) -> dict[int, _Records]:
         windows.setdefault(window.client_id, window)
     authorizations = {
         a.client_id: a
-        for a in FilingAuthorization.objects.filter(client_id__in=ids, revoked_at=None).select_related("granted_by")
+        for a in FilingAuthorization.objects.filter(client_id__in=ids, revoked_at=None).select_related(
+            "granted_by"
+        )
     }
     records = {}
     for client in clients:
@@ -119,7 +121,13 @@ def _load(clients: list[Client]) -> dict[int, _Records]:
 
 
 def _default_item(client: Client, key: str) -> ChecklistItem:
-    return ChecklistItem(client=client, key=key, owner=DEFAULT_OWNER[key], status_changed_at=client.created_at)
+    return ChecklistItem(
+        client=client, key=key, owner=DEFAULT_OWNER[key], status_changed_at=client.created_at
+    )
+
+
+def onboarding_profile(*, client: Client) -> OnboardingProfile:
+    return OnboardingProfile.objects.filter(client=client).first() or OnboardingProfile(client=client)
 
 
 def client_onboarding_state(*, client: Client) -> OnboardingState:
@@ -195,7 +203,9 @@ def checklist_key(key: str) -> str:
 
 
 def evidence_for_client(*, client: Client, public_id) -> ChecklistEvidence:
-    return get_object_or_404(ChecklistEvidence.objects.select_related("item"), client=client, public_id=public_id)
+    return get_object_or_404(
+        ChecklistEvidence.objects.select_related("item"), client=client, public_id=public_id
+    )
 
 
 def code_window_for_client(*, client: Client, public_id) -> CodeWindow:
@@ -220,6 +230,7 @@ class ClientOnboardingRow:
     client: Client
     items: list[ChecklistItem]  # applicable, in checklist order
     attention: list[ChecklistItem]  # blocked, then waiting on CBP; oldest first
+    to_verify: list[ChecklistItem]  # done, not yet verified by staff
     findings: list[Finding]
     readiness: Readiness
     progress: tuple[int, int]
@@ -260,6 +271,7 @@ def staff_onboarding_overview(*, user: User, now: datetime, today: date) -> list
                 client=client,
                 items=items,
                 attention=attention,
+                to_verify=[i for i in items if i.status == ItemStatus.DONE and not i.is_verified],
                 findings=stale_findings(state, now=now, today=today),
                 readiness=readiness(state),
                 progress=(done, total),
@@ -307,9 +319,9 @@ def stale_findings_with_contacts(*, now: datetime, today: date) -> list[ClientFi
         ).select_related("user"):
             admins[membership.client_id].append(membership.user)
     staff = defaultdict(list)
-    for assignment in StaffAssignment.objects.filter(client__in=clients, staff__is_active=True).select_related(
-        "staff"
-    ):
+    for assignment in StaffAssignment.objects.filter(
+        client__in=clients, staff__is_active=True
+    ).select_related("staff"):
         staff[assignment.client_id].append(assignment.staff)
     managers = list(User.objects.filter(staff_role=User.StaffRole.MANAGER, is_active=True))
     result = []

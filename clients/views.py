@@ -64,10 +64,6 @@ def overview(request, client_slug):
     )
 
 
-def onboarding(request, client_slug):
-    return render(request, "clients/onboarding.html")
-
-
 def team(request, client_slug):
     client = request.client
     form = InvitationForm()

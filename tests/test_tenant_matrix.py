@@ -7,14 +7,18 @@ a page with a URL parameter this file does not know fails until OBJECT_KWARGS sa
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django_scopes import scope
 
-from clients.models import AuditExport, ImporterNumber, Invitation, Membership
+from clients import onboarding_services
+from clients.models import AuditExport, ChecklistEvidence, CodeWindow, ImporterNumber, Invitation, Membership
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
 from tests.factories import member
@@ -52,6 +56,8 @@ class World:
     audit_export: AuditExport
     report: EntryReport
     entry: Entry
+    evidence: ChecklistEvidence
+    code_window: CodeWindow
 
 
 @pytest.fixture
@@ -82,6 +88,22 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         EntryLine.objects.create(
             client=client_a, entry=entry, hts="99030125", duty=Decimal("1234.56"), program="ieepa"
         )
+        evidence = onboarding_services.evidence_add(
+            actor=admin_a,
+            client=client_a,
+            key="ace_account",
+            uploaded=SimpleUploadedFile("ace-login.pdf", b"%PDF-1.4 secret"),
+        )
+        onboarding_services.form_5106_update(
+            actor=admin_a,
+            client=client_a,
+            company_name_5106="Alpha Imports LLC",
+            poc_name="Pat",
+            poc_email="pat@alpha.example",
+        )
+        window = onboarding_services.code_window_propose(
+            actor=admin_a, client=client_a, starts_at=timezone.now() + timedelta(days=2)
+        )
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -90,6 +112,8 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             audit_export=export,
             report=report,
             entry=entry,
+            evidence=evidence,
+            code_window=window,
         )
 
 
@@ -104,6 +128,15 @@ OBJECT_KWARGS = {
     "entries:report_errors": lambda w: {"public_id": w.report.public_id},
     "entries:report_file": lambda w: {"public_id": w.report.public_id},
     "entries:detail": lambda w: {"entry_number": w.entry.entry_number},
+    "clients:onboarding_item_update": lambda w: {"key": "ace_account"},
+    "clients:onboarding_evidence_upload": lambda w: {"key": "ace_account"},
+    "clients:onboarding_item_verify": lambda w: {"key": "ace_account"},
+    "clients:onboarding_item_reopen": lambda w: {"key": "ace_account"},
+    "clients:onboarding_evidence": lambda w: {"public_id": w.evidence.public_id},
+    "clients:onboarding_evidence_remove": lambda w: {"public_id": w.evidence.public_id},
+    "clients:onboarding_window_confirm": lambda w: {"public_id": w.code_window.public_id},
+    "clients:onboarding_window_cancel": lambda w: {"public_id": w.code_window.public_id},
+    "clients:onboarding_window_calendar": lambda w: {"public_id": w.code_window.public_id},
 }
 
 # Pages only some roles may open; everyone else gets the outsider's 404.
@@ -115,6 +148,15 @@ ADMIN_ONLY = {
     "clients:invitation_revoke",
     "clients:importer_number_add",
     "clients:importer_number_remove",
+}
+# Pages only these roles may use (everyone else gets the outsider's 404): staff review the checklist and
+# confirm code windows; only the client's own admin gives or revokes the filing authorization.
+ONLY_ROLES = {
+    "clients:onboarding_item_verify": {"staff_a", "manager"},
+    "clients:onboarding_item_reopen": {"staff_a", "manager"},
+    "clients:onboarding_window_confirm": {"staff_a", "manager"},
+    "clients:onboarding_authorize": {"admin_a"},
+    "clients:onboarding_authorization_revoke": {"admin_a"},
 }
 # Pages with nothing to show until something is uploaded (the logo has none in this world).
 EMPTY_404 = {"clients:letterhead_logo"}
@@ -155,6 +197,8 @@ def test_client_page_access(client, world, request, name, params, role):
         assert response.status_code == 404, f"{role} must not reach {url}"
     elif role == "member_a" and name in ADMIN_ONLY:
         assert response.status_code == 404
+    elif name in ONLY_ROLES and role not in ONLY_ROLES[name]:
+        assert response.status_code == 404, f"{role} must not use {url}"
     elif name in EMPTY_404:
         assert response.status_code == 404
     else:
@@ -168,6 +212,8 @@ def test_client_pages_render_200_for_insiders(client, world, request, role):
     client.force_login(request.getfixturevalue(role))
     for name, params in CLIENT_PAGES:
         if name in OBJECT_KWARGS or name in EMPTY_404 or (role == "member_a" and name in ADMIN_ONLY):
+            continue
+        if name in ONLY_ROLES and role not in ONLY_ROLES[name]:
             continue
         response = client.get(_url(name, params, world))
         if response.status_code == 405:

@@ -1,0 +1,41 @@
+"""Onboarding's periodic tasks (CELERY_BEAT_SCHEDULE): code-window reminders and the daily stale digest.
+
+Thin: ids in, fetch with scopes disabled, enter the client's scope, one service call.
+"""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from .models import CodeWindow
+from .onboarding_selectors import code_window_ids_due_for_reminder
+from .onboarding_services import code_window_send_reminder, stale_digests_send
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def send_due_code_window_reminders() -> int:
+    """Every few minutes: one reminder task per confirmed code window that starts soon."""
+    ids = code_window_ids_due_for_reminder(now=timezone.now())
+    for window_id in ids:
+        send_code_window_reminder.delay(window_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=60, max_retries=3)
+def send_code_window_reminder(window_id: int) -> bool:
+    with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
+        window = CodeWindow.objects.select_related("client").get(pk=window_id)
+    with scope(client=window.client):
+        return code_window_send_reminder(window=window, now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def send_stale_onboarding_digests() -> int:
+    """Daily: one digest per person with stale onboarding items; running it twice a day sends nothing twice."""
+    sent = stale_digests_send(now=timezone.now())
+    logger.info("Onboarding stale digests sent: %d", sent)
+    return sent

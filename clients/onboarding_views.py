@@ -1,0 +1,424 @@
+"""The onboarding checklist pages (below /c/<client_slug>/onboarding/, in the client's scope) and the staff
+overview. Each action posts to its own URL, calls one service and returns to its item on the checklist;
+an invalid form re-renders the checklist with the errors next to the fields."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from . import onboarding_selectors as selectors
+from . import onboarding_services as services
+from .onboarding import (
+    ACH_REJECTED_RECOVERY,
+    CONTACTS,
+    DERIVED_STATUS_KEYS,
+    SPECIAL_CASE_KEYS,
+    AchStatus,
+    ItemKey,
+    ItemStatus,
+    WindowStatus,
+    ace_steps,
+)
+from .onboarding_forms import (
+    AcePathForm,
+    AceStepsForm,
+    AchForm,
+    AuthorizationForm,
+    CodeWindowForm,
+    EvidenceForm,
+    Form5106Form,
+    ItemUpdateForm,
+    ReviewForm,
+    SpecialCasesForm,
+    SubAccountForm,
+)
+from .tenancy import STAFF_ROLES, require_client_role, staff_required
+
+STATUS_BADGES = {
+    ItemStatus.NOT_STARTED: "text-bg-light border",
+    ItemStatus.IN_PROGRESS: "text-bg-primary",
+    ItemStatus.WAITING_ON_CBP: "text-bg-info",
+    ItemStatus.BLOCKED: "text-bg-danger",
+    ItemStatus.DONE: "text-bg-success",
+    ItemStatus.NOT_APPLICABLE: "text-bg-secondary",
+}
+
+
+def _client_ip(request) -> str | None:
+    # REMOTE_ADDR is the peer that connected to the application server. Behind a reverse proxy that is the
+    # proxy's address; X-Forwarded-For is deliberately not read, because any client can forge it. When a
+    # trusted proxy is put in front, have it set REMOTE_ADDR (or replace this with the hop it appends).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _back(request, key: str = ""):
+    if request.POST.get("return_to") == "staff" and request.user.is_broker_staff:
+        return redirect("staff:onboarding")
+    url = reverse("clients:onboarding", kwargs={"client_slug": request.client.slug})
+    return redirect(f"{url}#item-{key}" if key else url)
+
+
+def _errors_into(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _item_forms(item, *, staff: bool) -> dict:
+    prefix = f"item-{item.key}"
+    return {
+        "update_form": ItemUpdateForm(
+            prefix=prefix,
+            staff=staff,
+            derived=item.key in DERIVED_STATUS_KEYS,
+            initial={
+                "status": item.status,
+                "notes": item.notes,
+                "owner": item.owner,
+                "due_date": item.due_date,
+            },
+        ),
+        "evidence_form": EvidenceForm(prefix=f"evidence-{item.key}"),
+        "review_form": ReviewForm(prefix=f"review-{item.key}"),
+    }
+
+
+def _page(request, *, item_forms: tuple[str, dict] | None = None, **bound):
+    """The checklist, with any bound (invalid) form in place of its blank one."""
+    client, access = request.client, request.client_access
+    checklist = selectors.client_checklist(client=client, now=timezone.now(), today=timezone.localdate())
+    profile = checklist.profile
+    for item in checklist.items:
+        forms = _item_forms(item, staff=access.is_staff)
+        if item_forms and item_forms[0] == item.key:
+            forms.update(item_forms[1])
+        for name, form in forms.items():
+            setattr(item, name, form)
+        item.contacts = CONTACTS.get(item.key, ())
+        item.is_special_case = item.key in SPECIAL_CASE_KEYS
+        item.has_own_status = item.key in DERIVED_STATUS_KEYS
+        item.badge_class = STATUS_BADGES[item.status]
+    numbers = selectors.client_importer_numbers(client=client)
+    forms = {
+        "ace_path_form": AcePathForm(initial={"path": profile.ace_path}),
+        "ace_steps_form": AceStepsForm(path=profile.ace_path, initial={"steps": profile.ace_steps_done}),
+        "form_5106_form": Form5106Form(
+            initial={
+                "company_name_5106": profile.company_name_5106 or client.legal_name,
+                "poc_name": profile.poc_name,
+                "poc_email": profile.poc_email,
+            }
+        ),
+        "window_form": CodeWindowForm(),
+        "sub_account_form": SubAccountForm(initial={"state": profile.sub_account}),
+        "ach_form": AchForm(
+            initial={
+                "bank_name": profile.bank_name,
+                "routing_number": profile.routing_number,
+                "account_last_four": profile.account_last_four,
+                "status": profile.ach_status,
+            }
+        ),
+        "special_cases_form": SpecialCasesForm(
+            initial={name: getattr(profile, name) for name in profile.SPECIAL_CASE_FIELDS.values()}
+        ),
+        "authorization_form": AuthorizationForm(
+            numbers=numbers,
+            initial={
+                "importer_numbers": checklist.authorization.importer_numbers
+                if checklist.authorization
+                else numbers
+            },
+        ),
+    }
+    forms.update(bound)
+    return render(
+        request,
+        "clients/onboarding.html",
+        {
+            "checklist": checklist,
+            "profile": profile,
+            "ace_steps": ace_steps(profile.ace_path),
+            "ach_rejected": profile.ach_status == AchStatus.REJECTED,
+            "ach_recovery": ACH_REJECTED_RECOVERY,
+            "name_differs": profile.company_name_5106 and profile.company_name_5106 != client.legal_name,
+            "importer_numbers": numbers,
+            "is_staff": access.is_staff,
+            "is_client_admin": access.is_client_admin,
+            **forms,
+        },
+    )
+
+
+def onboarding(request, client_slug):
+    return _page(request)
+
+
+@require_POST
+def item_update(request, client_slug, key):
+    key = selectors.checklist_key(key)
+    derived = key in DERIVED_STATUS_KEYS
+    form = ItemUpdateForm(
+        request.POST, prefix=f"item-{key}", staff=request.client_access.is_staff, derived=derived
+    )
+    if form.is_valid():
+        try:
+            services.checklist_item_update(
+                actor=request.user, client=request.client, key=key, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, f"“{ItemKey(key).label}” saved.")
+            return _back(request, key)
+    return _page(request, item_forms=(key, {"update_form": form}))
+
+
+@require_POST
+def evidence_upload(request, client_slug, key):
+    key = selectors.checklist_key(key)
+    form = EvidenceForm(request.POST, request.FILES, prefix=f"evidence-{key}")
+    if form.is_valid():
+        try:
+            evidence = services.evidence_add(
+                actor=request.user, client=request.client, key=key, uploaded=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, f"{evidence.original_name} added to “{ItemKey(key).label}”.")
+            return _back(request, key)
+    return _page(request, item_forms=(key, {"evidence_form": form}))
+
+
+def evidence_download(request, client_slug, public_id):
+    evidence = selectors.evidence_for_client(client=request.client, public_id=public_id)
+    return FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+
+
+@require_POST
+def evidence_remove(request, client_slug, public_id):
+    evidence = selectors.evidence_for_client(client=request.client, public_id=public_id)
+    try:
+        services.evidence_remove(actor=request.user, evidence=evidence)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{evidence.original_name} removed.")
+    return _back(request, evidence.item.key)
+
+
+@require_POST
+@require_client_role(*STAFF_ROLES)
+def item_verify(request, client_slug, key):
+    key = selectors.checklist_key(key)
+    form = ReviewForm(request.POST, prefix=f"review-{key}")
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        services.checklist_item_verify(actor=request.user, client=request.client, key=key, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{ItemKey(key).label}” verified.")
+    return _back(request, key)
+
+
+@require_POST
+@require_client_role(*STAFF_ROLES)
+def item_reopen(request, client_slug, key):
+    key = selectors.checklist_key(key)
+    form = ReviewForm(request.POST, prefix=f"review-{key}")
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        services.checklist_item_reopen(actor=request.user, client=request.client, key=key, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{ItemKey(key).label}” reopened.")
+    return _back(request, key)
+
+
+@require_POST
+def ace_path(request, client_slug):
+    form = AcePathForm(request.POST)
+    if form.is_valid():
+        services.ace_path_choose(actor=request.user, client=request.client, path=form.cleaned_data["path"])
+        messages.success(request, "Path chosen: the steps for it are listed below.")
+        return _back(request, ItemKey.ACE_ACCOUNT)
+    return _page(request, ace_path_form=form)
+
+
+@require_POST
+def ace_steps_save(request, client_slug):
+    profile = selectors.onboarding_profile(client=request.client)
+    form = AceStepsForm(request.POST, path=profile.ace_path)
+    if form.is_valid():
+        try:
+            item = services.ace_steps_update(
+                actor=request.user, client=request.client, steps_done=form.cleaned_data["steps"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"ACE steps saved. The ACE Portal account is {item.get_status_display().lower()}."
+            )
+        return _back(request, ItemKey.ACE_ACCOUNT)
+    return _page(request, ace_steps_form=form)
+
+
+@require_POST
+def form_5106(request, client_slug):
+    form = Form5106Form(request.POST)
+    if form.is_valid():
+        try:
+            services.form_5106_update(actor=request.user, client=request.client, **form.cleaned_data)
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, "Form 5106 details saved.")
+            return _back(request, ItemKey.FORM_5106)
+    return _page(request, form_5106_form=form)
+
+
+@require_POST
+def code_window_propose(request, client_slug):
+    form = CodeWindowForm(request.POST)
+    if form.is_valid():
+        try:
+            window = services.code_window_propose(
+                actor=request.user, client=request.client, starts_at=form.cleaned_data["starts_at"]
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(
+                request,
+                f"Code window proposed for {date_format(timezone.localtime(window.starts_at), 'M j, H:i')}. "
+                "Your broker team confirms it; then everyone gets a calendar invitation.",
+            )
+            return _back(request, ItemKey.FORM_5106)
+    return _page(request, window_form=form)
+
+
+@require_POST
+@require_client_role(*STAFF_ROLES)
+def code_window_confirm(request, client_slug, public_id):
+    window = selectors.code_window_for_client(client=request.client, public_id=public_id)
+    try:
+        services.code_window_confirm(actor=request.user, window=window)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Code window confirmed; the calendar invitation is on its way.")
+    return _back(request, ItemKey.FORM_5106)
+
+
+@require_POST
+def code_window_cancel(request, client_slug, public_id):
+    window = selectors.code_window_for_client(client=request.client, public_id=public_id)
+    services.code_window_cancel(actor=request.user, window=window)
+    messages.success(request, "Code window cancelled.")
+    return _back(request, ItemKey.FORM_5106)
+
+
+def code_window_calendar(request, client_slug, public_id):
+    window = selectors.code_window_for_client(client=request.client, public_id=public_id)
+    response = HttpResponse(
+        services.code_window_ics(window=window, cancel=window.status == WindowStatus.CANCELLED),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="ace-code-window.ics"'
+    return response
+
+
+@require_POST
+def sub_account(request, client_slug):
+    form = SubAccountForm(request.POST)
+    if form.is_valid():
+        services.sub_account_update(
+            actor=request.user, client=request.client, state=form.cleaned_data["state"]
+        )
+        messages.success(request, "Sub-account saved.")
+        return _back(request, ItemKey.SUB_ACCOUNT)
+    return _page(request, sub_account_form=form)
+
+
+@sensitive_post_parameters("account_last_four")
+@require_POST
+def ach(request, client_slug):
+    form = AchForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ach_enrollment_update(actor=request.user, client=request.client, **form.cleaned_data)
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, "ACH refund enrollment saved.")
+            return _back(request, ItemKey.ACH_ENROLLMENT)
+    return _page(request, ach_form=form)
+
+
+@require_POST
+def special_cases(request, client_slug):
+    form = SpecialCasesForm(request.POST)
+    if form.is_valid():
+        services.special_cases_update(actor=request.user, client=request.client, **form.cleaned_data)
+        messages.success(request, "Special cases saved: the checklist shows the ones that apply.")
+        return _back(request, "special-cases")
+    return _page(request, special_cases_form=form)
+
+
+@require_POST
+@require_client_role("client_admin")
+def authorization_grant(request, client_slug):
+    form = AuthorizationForm(request.POST, numbers=selectors.client_importer_numbers(client=request.client))
+    if form.is_valid():
+        try:
+            services.filing_authorization_grant(
+                actor=request.user,
+                client=request.client,
+                importer_numbers=form.cleaned_data["importer_numbers"],
+                ip_address=_client_ip(request),
+            )
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, "Filing authorization given. You can revoke it here at any time.")
+            return _back(request, ItemKey.FILING_AUTHORIZATION)
+    return _page(request, authorization_form=form)
+
+
+@require_POST
+@require_client_role("client_admin")
+def authorization_revoke(request, client_slug):
+    try:
+        services.filing_authorization_revoke(
+            actor=request.user, client=request.client, ip_address=_client_ip(request)
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Filing authorization revoked: the brokerage no longer files for you.")
+    return _back(request, ItemKey.FILING_AUTHORIZATION)
+
+
+@staff_required
+def staff_onboarding(request):
+    rows = selectors.staff_onboarding_overview(
+        user=request.user, now=timezone.now(), today=timezone.localdate()
+    )
+    return render(request, "staff/onboarding.html", {"rows": rows})

@@ -1,0 +1,178 @@
+"""The code window's calendar invitation (RFC 5545), read back with a small reader of our own.
+
+The reader checks the wire format (CRLF line ends, lines of at most 75 octets), unfolds and parses content
+lines; the page tests use it for the ICS attached to the confirmation email.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clients.onboarding import CalendarPerson, calendar_invitation
+
+NOW = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class Component:
+    name: str
+    properties: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    children: list["Component"] = field(default_factory=list)
+
+    def get(self, name: str) -> str:
+        values = [value for prop, _, value in self.properties if prop == name]
+        assert len(values) == 1, f"{self.name} has {len(values)} {name} properties"
+        return values[0]
+
+    def params(self, name: str) -> list[dict[str, str]]:
+        return [params for prop, params, _ in self.properties if prop == name]
+
+    def all(self, name: str) -> list[str]:
+        return [value for prop, _, value in self.properties if prop == name]
+
+    def child(self, name: str) -> "Component":
+        found = [c for c in self.children if c.name == name]
+        assert len(found) == 1, f"{self.name} has {len(found)} {name} components"
+        return found[0]
+
+
+def parse_ics(data: bytes) -> Component:
+    """Parse an iCalendar stream, asserting CRLF line ends and lines of at most 75 octets."""
+    assert data.endswith(b"\r\n"), "the last line must end with CRLF"
+    physical = data[:-2].split(b"\r\n")
+    for line in physical:
+        assert b"\n" not in line and b"\r" not in line, f"bare line break in {line!r}"
+        assert len(line) <= 75, f"line of {len(line)} octets: {line!r}"
+    logical: list[bytes] = []
+    for line in physical:
+        if line[:1] in (b" ", b"\t"):
+            logical[-1] += line[1:]
+        else:
+            logical.append(line)
+    stack: list[Component] = []
+    root = None
+    for raw in logical:
+        line = raw.decode("utf-8")
+        name_params, value = _split_value(line)
+        name, *param_parts = _split_params(name_params)
+        params = {}
+        for part in param_parts:
+            key, _, param_value = part.partition("=")
+            params[key.upper()] = param_value.strip('"')
+        name = name.upper()
+        if name == "BEGIN":
+            component = Component(value)
+            if stack:
+                stack[-1].children.append(component)
+            else:
+                root = component
+            stack.append(component)
+        elif name == "END":
+            assert stack and stack[-1].name == value, f"END:{value} does not close {stack[-1].name}"
+            stack.pop()
+        else:
+            stack[-1].properties.append((name, params, value))
+    assert not stack and root is not None
+    return root
+
+
+def unescape_text(value: str) -> str:
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value):
+            nxt = value[i + 1]
+            out.append("\n" if nxt in "nN" else nxt)
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def _split_value(line: str) -> tuple[str, str]:
+    """Split at the first colon that is not inside a quoted parameter value."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[:i], line[i + 1 :]
+    raise AssertionError(f"no value in {line!r}")
+
+
+def _split_params(text: str) -> list[str]:
+    parts, current, quoted = [], [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == ";" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _invitation(**overrides):
+    values = {
+        "uid": "code-window-123@portal.example",
+        "sequence": 0,
+        "dtstamp": NOW,
+        "starts_at": datetime(2026, 5, 6, 10, 30, tzinfo=UTC) + timedelta(hours=4),
+        "ends_at": datetime(2026, 5, 6, 10, 45, tzinfo=UTC) + timedelta(hours=4),
+        "summary": "ACE sign-up code window: Ünïcode; Imports, LLC",
+        "description": "Line one, with a comma; and a semicolon\nLine two: " + "long text " * 20,
+        "organizer": CalendarPerson("Harbor Line Customs Brokerage", "portal@harbor.example"),
+        "attendees": [
+            CalendarPerson("Pat O'Neil, POC", "pat@alpha.example"),
+            CalendarPerson("Sam", "sam@b.example"),
+        ],
+        "prodid": "-//Harbor Line//Refund portal//EN",
+        "url": "https://portal.example/c/alpha/onboarding/#item-form_5106",
+    }
+    return calendar_invitation(**{**values, **overrides})
+
+
+def test_calendar_invitation_parses_back_with_every_field():
+    calendar = parse_ics(_invitation())
+    assert calendar.name == "VCALENDAR"
+    assert calendar.get("VERSION") == "2.0"
+    assert calendar.get("METHOD") == "REQUEST"
+    event = calendar.child("VEVENT")
+    assert event.get("UID") == "code-window-123@portal.example"
+    assert event.get("DTSTAMP") == "20260504T150000Z"
+    assert event.get("DTSTART") == "20260506T143000Z"
+    assert event.get("DTEND") == "20260506T144500Z"
+    assert unescape_text(event.get("SUMMARY")) == "ACE sign-up code window: Ünïcode; Imports, LLC"
+    assert unescape_text(event.get("DESCRIPTION")).startswith(
+        "Line one, with a comma; and a semicolon\nLine two:"
+    )
+    assert event.get("ORGANIZER") == "mailto:portal@harbor.example"
+    assert event.all("ATTENDEE") == ["mailto:pat@alpha.example", "mailto:sam@b.example"]
+    assert event.params("ATTENDEE")[0]["CN"] == "Pat O'Neil, POC"
+    alarm = event.child("VALARM")
+    assert alarm.get("TRIGGER") == "-PT15M"
+    assert alarm.get("ACTION") == "DISPLAY"
+
+
+def test_calendar_invitation_folds_long_lines_without_splitting_characters():
+    data = _invitation(description="é" * 200)
+    assert max(len(line) for line in data.split(b"\r\n")) == 75
+    data.decode("utf-8")  # every octet sequence survives folding
+    assert unescape_text(parse_ics(data).child("VEVENT").get("DESCRIPTION")) == "é" * 200
+
+
+def test_calendar_cancellation_keeps_the_uid_and_drops_the_alarm():
+    calendar = parse_ics(_invitation(cancel=True, sequence=1))
+    event = calendar.child("VEVENT")
+    assert calendar.get("METHOD") == "CANCEL"
+    assert event.get("STATUS") == "CANCELLED" and event.get("SEQUENCE") == "1"
+    assert event.get("UID") == "code-window-123@portal.example"
+    assert event.children == []
+
+
+def test_calendar_invitation_refuses_naive_times():
+    with pytest.raises(ValueError):
+        _invitation(starts_at=datetime(2026, 5, 6, 10, 30))
