@@ -159,8 +159,13 @@ def classify_totals(
     as_of: date,
     registry: Registry = DEFAULT_REGISTRY,
     rules: RuleSet = RULES_2026_1,
+    explain: bool = True,
 ) -> Classification:
-    """classify() for an entry whose duties were already summed per program (e.g. by the database)."""
+    """classify() for an entry whose duties were already summed per program (e.g. by the database).
+
+    explain=False leaves the explanation empty: the daily job compares a million classifications and
+    words only the ones that changed.
+    """
     entry = EntryInput(
         entry_number=entry_number,
         entry_type=entry_type,
@@ -180,6 +185,7 @@ def classify_totals(
         as_of=as_of,
         registry=registry,
         rules=rules,
+        explain=explain,
     )
 
 
@@ -191,6 +197,7 @@ def _classify(
     as_of: date,
     registry: Registry,
     rules: RuleSet,
+    explain: bool = True,
 ) -> Classification:
     status = entry.liquidation_status
     if status is not None and status not in LIQUIDATION_STATUSES:
@@ -202,8 +209,12 @@ def _classify(
         days = deadlines.days_since(event=entry.liquidation_date, as_of=as_of)
     path, reason = _path(entry, ieepa=ieepa, section_122=section_122, days=days, rules=rules)
     next_deadline, kind = _next_deadline(path, reason, dates, as_of)
-    explanation = _explain(
-        entry, path=path, reason=reason, dates=dates, days=days, as_of=as_of, rules=rules, next_kind=kind
+    explanation = (
+        _explain(
+            entry, path=path, reason=reason, dates=dates, days=days, as_of=as_of, rules=rules, next_kind=kind
+        )
+        if explain
+        else ""
     )
     return Classification(
         refund_path=path,

@@ -57,7 +57,7 @@ class ReclassifyResult:
     path_changes: int = 0
 
 
-def classify_facts(facts: dict, *, as_of: date, registry: Registry) -> Classification:
+def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: bool = True) -> Classification:
     """The classification of an entry from its stored facts (report flags OR staff marks)."""
     return classify_totals(
         entry_number=facts["entry_number"],
@@ -73,6 +73,7 @@ def classify_facts(facts: dict, *, as_of: date, registry: Registry) -> Classific
         section_122_duty=facts["section_122_duty"],
         as_of=as_of,
         registry=registry,
+        explain=explain,
     )
 
 
@@ -107,45 +108,60 @@ def entries_reclassify(
         entries = entries.filter(pk__in=entry_ids)
     updates: list[tuple] = []
     history: list[EntryHistory] = []
-    for row in entries.values(*FACT_FIELDS, *STORED_FIELDS).iterator(chunk_size=5000):
-        result.checked += 1
-        c = classify_facts(row, as_of=as_of, registry=registry)
-        new = stored_values(c)
-        old = tuple(row[f] for f in STORED_FIELDS)
-        if new == old:
-            continue
-        updates.append((row["id"], *new, c.explanation, as_of))
-        if new[0] != old[0]:
-            result.path_changes += 1
-            history.append(
-                _history(client, row["id"], EntryHistory.Field.PATH, old[0], new[0], as_of, actor, note)
-            )
-        if new[5] != old[5]:
-            history.append(
-                _history(
-                    client,
-                    row["id"],
-                    EntryHistory.Field.DEADLINE,
-                    _iso(old[5]),
-                    _iso(new[5]),
-                    as_of,
-                    actor,
-                    note,
-                )
-            )
-    result.changed = len(updates)
+    # One transaction per client, written in batches so memory stays flat however many entries change.
     with transaction.atomic():
-        for start in range(0, len(updates), 20_000):
-            update_from_rows(
-                Entry._meta.db_table,
-                key="id",
-                columns=WRITTEN_FIELDS,
-                rows=updates[start : start + 20_000],
-                where=f"{Entry._meta.db_table}.client_id = %s",
-                params=[client.pk],
-            )
-        EntryHistory.objects.bulk_create(history, batch_size=5000)
+        names = (*FACT_FIELDS, *STORED_FIELDS)
+        stored = slice(len(FACT_FIELDS), len(names))
+        for values in entries.values_list(*names).iterator(chunk_size=5000):
+            result.checked += 1
+            row = dict(zip(FACT_FIELDS, values, strict=False))
+            c = classify_facts(row, as_of=as_of, registry=registry, explain=False)
+            new = stored_values(c)
+            old = values[stored]
+            if new == old:
+                continue
+            result.changed += 1
+            explanation = classify_facts(row, as_of=as_of, registry=registry).explanation
+            updates.append((row["id"], *new, explanation, as_of))
+            if new[0] != old[0]:
+                result.path_changes += 1
+                history.append(
+                    _history(client, row["id"], EntryHistory.Field.PATH, old[0], new[0], as_of, actor, note)
+                )
+            if new[5] != old[5]:
+                history.append(
+                    _history(
+                        client,
+                        row["id"],
+                        EntryHistory.Field.DEADLINE,
+                        _iso(old[5]),
+                        _iso(new[5]),
+                        as_of,
+                        actor,
+                        note,
+                    )
+                )
+            if len(updates) >= FLUSH_EVERY:
+                _flush(client, updates, history)
+                updates, history = [], []
+        _flush(client, updates, history)
     return result
+
+
+FLUSH_EVERY = 10_000
+
+
+def _flush(client: Client, updates: list[tuple], history: list[EntryHistory]) -> None:
+    table = Entry._meta.db_table
+    update_from_rows(
+        table,
+        key="id",
+        columns=WRITTEN_FIELDS,
+        rows=updates,
+        where=f"{table}.client_id = %s",
+        params=[client.pk],
+    )
+    EntryHistory.objects.bulk_create(history, batch_size=5000)
 
 
 def _iso(value) -> str:

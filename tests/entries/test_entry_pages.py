@@ -209,3 +209,26 @@ def test_overview_shows_the_path_chart_and_upcoming_deadlines(client, loaded):
     html = client.get(reverse("clients:overview", kwargs={"client_slug": "importer"})).content.decode()
     assert html.count('<svg class="path-chart"') >= 3 and html.count('<rect class="bar') >= 3
     assert "Upcoming deadlines" in html and "CAPE Phase 1" in html
+
+
+def test_overview_query_count_is_the_same_for_1_and_3_entries(
+    client, importer, django_assert_max_num_queries
+):
+    from tests.entries.helpers import SAMPLES
+
+    client.force_login(member(importer))
+    lines = (SAMPLES / "es003_basic.csv").read_text().splitlines()
+    numbers = list(dict.fromkeys(line.split(",")[0] for line in lines[1:]))
+
+    def only(n):
+        keep = [line for line in lines[1:] if line.split(",")[0] in numbers[:n]]
+        return ("\n".join([lines[0], *keep]) + "\n").encode()
+
+    url = reverse("clients:overview", kwargs={"client_slug": "importer"})
+    upload(importer, "one.csv", only(1))
+    with django_assert_max_num_queries(50) as one:
+        client.get(url)
+    upload(importer, "three.csv", only(3))
+    with django_assert_max_num_queries(len(one.captured_queries)) as three:
+        client.get(url)
+    assert len(three.captured_queries) == len(one.captured_queries)
