@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "brokerage.middleware.SecurityHeadersMiddleware",
     "clients.tenancy.StaffMFARequiredMiddleware",
     "clients.tenancy.ClientScopeMiddleware",
 ]
@@ -227,6 +228,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security ------------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere in the portal: scripts and styles are files served by the app, and
+# nothing is loaded from another origin (the portal works offline). data: images are Bootstrap's icons
+# and the TOTP QR code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

@@ -162,3 +162,16 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: 
             return value
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def importer(db):
+    """A client holding every importer number of the sample ES-003 reports (tests/entries/helpers.py)."""
+    from tests.entries.helpers import SAMPLE_IORS
+    from tests.factories import ClientFactory, importer_number
+
+    client = ClientFactory(slug="importer")
+    for numbers in SAMPLE_IORS.values():
+        for number in numbers:
+            importer_number(client, number)
+    return client
