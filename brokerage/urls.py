@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from clients import views as client_views
 from clients.urls import staff_urlpatterns
@@ -21,6 +22,8 @@ urlpatterns = [
     path("invite/<str:token>/", client_views.invitation_accept, name="invitation_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico before reading the page's icon link.
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg", permanent=True)),
     path(
         "healthz",
         TemplateView.as_view(template_name="healthz.txt", content_type="text/plain"),
