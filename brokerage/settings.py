@@ -148,6 +148,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clients.onboarding_tasks.send_due_code_window_reminders",
         "schedule": 5 * 60,
     },
+    # Deadline reminders (issue 7): after the daily re-classification has moved paths and deadlines.
+    "deadline-reminders-daily": {
+        "task": "entries.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=12, minute=30),
+    },
 }
 
 if REDIS_URL:
@@ -178,6 +183,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# Whether client admins may build CAPE declarations and record their filing themselves (staff always may).
+CAPE_CLIENT_ADMINS_MAY_BUILD = envbool("CAPE_CLIENT_ADMINS_MAY_BUILD", "false")
 
 # --- Users and login -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "clients.User"
@@ -258,5 +265,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},  # one INFO line per rendering step of every PDF
+    },
 }

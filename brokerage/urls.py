@@ -5,6 +5,7 @@ from django.views.generic import RedirectView, TemplateView
 
 from clients import views as client_views
 from clients.urls import staff_urlpatterns
+from entries import feeds, reminder_views
 
 # Every page of one client lives below /c/<client_slug>/: ClientScopeMiddleware checks access and
 # enters the client's scope for all of them.
@@ -20,6 +21,11 @@ urlpatterns = [
     path("c/<slug:client_slug>/", include(client_patterns)),
     path("staff/", include(staff_urlpatterns)),
     path("invite/<str:token>/", client_views.invitation_accept, name="invitation_accept"),
+    # A person's reminders and private calendar feed; the feed is outside login (the token is the key).
+    path("reminders/", reminder_views.reminder_preferences, name="reminder_preferences"),
+    path("reminders/feed/", reminder_views.calendar_feed_create, name="calendar_feed_create"),
+    path("reminders/feed/revoke/", reminder_views.calendar_feed_revoke, name="calendar_feed_revoke"),
+    path("feeds/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico before reading the page's icon link.

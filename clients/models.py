@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from .letters import LetterKind
 from .onboarding import AcePath, AchStatus, ItemKey, ItemStatus, Owner, SubAccountState, WindowStatus
 
 
@@ -546,3 +547,152 @@ class OnboardingDigest(models.Model):
 
     def __str__(self) -> str:
         return f"Onboarding digest to {self.recipient} on {self.day}"
+
+
+# --- Request letters (issue 7): PDFs on the client's letterhead, rendered in the background -------------
+
+
+class LetterBatch(JobFields):
+    """One letter kind for many clients at once, chosen by a staff manager: a staff-side job row."""
+
+    kind = models.CharField(max_length=30, choices=LetterKind.choices)
+    client_ids = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {len(self.client_ids)} clients"
+
+    def get_absolute_url(self) -> str:
+        return reverse("staff:letter_batch", kwargs={"public_id": self.public_id})
+
+
+def _letter_path(instance: "Letter", filename: str) -> str:
+    return f"letters/{instance.client_id}/{instance.public_id}.pdf"
+
+
+class Letter(Job):
+    """One version of one letter: its merge data and, once the task has rendered it, the PDF.
+
+    Regenerating creates the next version; earlier versions stay (what was sent to CBP is kept).
+    """
+
+    kind = models.CharField(max_length=30, choices=LetterKind.choices)
+    version = models.PositiveIntegerField()
+    data = models.JSONField(default=dict, help_text="The merge data the letter was rendered with.")
+    file = models.FileField(upload_to=_letter_path, blank=True, max_length=255)
+    render_ms = models.PositiveIntegerField(null=True, blank=True)
+    batch = models.ForeignKey(
+        LetterBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="letters"
+    )
+
+    class Meta(Job.Meta):
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind", "version"], name="one_letter_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "clients:letter", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
+        )
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind.replace('_', '-')}-v{self.version}.pdf"
+
+
+# --- Deadline reminders and calendar feeds (issue 7) ----------------------------------------------------
+
+
+class ReminderPreference(models.Model):
+    """What a person wants to hear about. Critical reminders (7 and 2 days before) have no switch."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference"
+    )
+    early_reminders = models.BooleanField("Early reminders (30 and 14 days before a deadline)", default=True)
+    path_changes = models.BooleanField("When an entry's refund path changes", default=True)
+    fileable_notices = models.BooleanField("When entries become fileable through CAPE", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reminder preferences of {self.user}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private ICS feed of their deadlines. Only the token's SHA-256 is stored; revocable."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return _token_hash(token)
+
+
+class ReminderDigest(models.Model):
+    """One reminder email to one person on one day (unique): the row makes the daily job idempotent.
+
+    Not tenant-scoped: a digest covers every client the recipient follows.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    item_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "day"], name="one_reminder_digest_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder digest to {self.recipient} on {self.day}"
+
+
+class SentReminder(TenantModel):
+    """One item of a sent digest: which reminder about which entry went to whom. Never sent twice."""
+
+    class Reason(models.TextChoices):
+        DEADLINE = "deadline", "Deadline reminder"
+        ESCALATION = "escalation", "Escalation to staff"
+        PATH_CHANGE = "path_change", "Path changed"
+        FILEABLE = "fileable", "Now fileable"
+
+    digest = models.ForeignKey(ReminderDigest, on_delete=models.CASCADE, related_name="items")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    entry_number = models.CharField(max_length=11)
+    # What the reminder was about: the deadline and threshold, or the EntryHistory row of a change.
+    deadline = models.DateField(null=True, blank=True)
+    deadline_kind = models.CharField(max_length=40, blank=True)
+    threshold = models.PositiveSmallIntegerField(null=True, blank=True)
+    history_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "client", "entry_number", "reason", "deadline", "threshold"],
+                condition=models.Q(history_id__isnull=True),
+                name="one_deadline_reminder",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "history_id"],
+                condition=models.Q(history_id__isnull=False),
+                name="one_change_reminder",
+            ),
+        ]
+        indexes = [models.Index(fields=["client", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} for {self.entry_number} to {self.recipient}"

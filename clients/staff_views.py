@@ -1,4 +1,5 @@
-"""Broker staff pages outside any single client: caseload, deadlines, clients and assignments."""
+"""Broker staff pages outside any single client: clients and assignments (the caseload dashboard and the
+deadline alerts are entries.staff_dashboard_views)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,39 +10,8 @@ from brokerage.forms import add_service_errors
 
 from . import selectors, services
 from .forms import AssignmentForm, ClientCreateForm
-from .models import Client, User
-from .tenancy import manager_required, staff_required, visible_clients
-
-
-@staff_required
-def caseload(request):
-    staff_id = request.GET.get("staff") if request.user.is_staff_manager else None
-    search = request.GET.get("q", "").strip()
-    clients = list(caseload_query(request.user, staff_id, search))
-    iors = selectors.importer_numbers_by_client(client_ids=[c.pk for c in clients])
-    for client in clients:
-        client.ior_list = iors.get(client.pk, [])
-    return render(
-        request,
-        "staff/caseload.html",
-        {
-            "clients": clients,
-            "search": search,
-            "staff_filter": staff_id or "",
-            "staff_users": selectors.staff_users() if request.user.is_staff_manager else [],
-        },
-    )
-
-
-def caseload_query(user: User, staff_id: str | None, search: str):
-    return selectors.caseload_clients(
-        user=user, staff_id=int(staff_id) if staff_id and staff_id.isdigit() else None, search=search
-    )
-
-
-@staff_required
-def deadlines(request):
-    return render(request, "staff/deadlines.html", {"client_count": visible_clients(request.user).count()})
+from .models import Client
+from .tenancy import manager_required, staff_required
 
 
 @staff_required

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django_scopes import scope, scopes_disabled
 
-from . import onboarding_tasks  # noqa: F401  (Celery's autodiscovery imports clients.tasks only)
+from . import letters_tasks, onboarding_tasks  # noqa: F401  (Celery's autodiscovery imports clients.tasks only)
 from .models import AuditExport
 from .services import audit_export_build
 

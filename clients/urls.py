@@ -1,8 +1,10 @@
 from django.urls import path
 
+from entries import staff_dashboard_views
 from entries import staff_views as entry_staff_views
+from refunds import staff_views as refund_staff_views
 
-from . import onboarding_views, staff_views, views
+from . import letters_views, onboarding_views, staff_views, views
 
 app_name = "clients"
 urlpatterns = [
@@ -54,6 +56,12 @@ urlpatterns = [
         onboarding_views.authorization_revoke,
         name="onboarding_authorization_revoke",
     ),
+    path("letters/", letters_views.letters, name="letters"),
+    path("letters/new/<slug:kind>/", letters_views.letter_new, name="letter_new"),
+    path("letters/new/<slug:kind>/preview/", letters_views.letter_preview, name="letter_preview"),
+    path("letters/<uuid:public_id>/", letters_views.letter, name="letter"),
+    path("letters/<uuid:public_id>/letter.pdf", letters_views.letter_download, name="letter_download"),
+    path("letters/<uuid:public_id>/regenerate/", letters_views.letter_regenerate, name="letter_regenerate"),
     path("team/", views.team, name="team"),
     path("team/<int:membership_id>/", views.member_update, name="member_update"),
     path("team/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
@@ -74,8 +82,8 @@ urlpatterns = [
 
 staff_urlpatterns = (
     [
-        path("", staff_views.caseload, name="caseload"),
-        path("deadlines/", staff_views.deadlines, name="deadlines"),
+        path("", staff_dashboard_views.caseload, name="caseload"),
+        path("deadlines/", staff_dashboard_views.deadlines, name="deadlines"),
         path("onboarding/", onboarding_views.staff_onboarding, name="onboarding"),
         path("clients/", staff_views.client_list, name="clients"),
         path("assignments/", staff_views.assignments, name="assignments"),
@@ -87,6 +95,10 @@ staff_urlpatterns = (
             entry_staff_views.broker_report_unmatched,
             name="broker_report_unmatched",
         ),
+        path("cape/", refund_staff_views.cape, name="cape"),
+        path("letters/", letters_views.staff_letters, name="letters"),
+        path("letters/templates/<slug:kind>/", letters_views.staff_letter_sample, name="letter_sample"),
+        path("letters/batches/<uuid:public_id>/", letters_views.staff_letter_batch, name="letter_batch"),
     ],
     "staff",
 )

@@ -83,3 +83,16 @@ def sweep_queued_reports() -> int:
     from .services import reports_sweep_queued
 
     return len(reports_sweep_queued())
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def send_deadline_reminders(self, as_of: str | None = None) -> dict:
+    """Daily: one reminder digest per person. Safe to run again: each reminder is recorded once sent."""
+    from datetime import date
+
+    from .reminder_services import reminders_send
+
+    counts = reminders_send(today=date.fromisoformat(as_of) if as_of else None)
+    if counts["failed"]:  # the mail server refused some: those were not recorded, so a re-run sends them
+        raise self.retry(countdown=15 * 60)
+    return counts

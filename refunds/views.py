@@ -1,10 +1,255 @@
 """CAPE claims and letters of a client (run in the client's scope)."""
 
-from django.shortcuts import render
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from brokerage.forms import add_service_errors
+from brokerage.spreadsheets import safe_cell
+from clients.tenancy import ADMIN_ROLES
+
+from . import cape, selectors, services
+from .forms import AllowRefileForm, BuildForm, CbpReportForm, FilingForm
+from .models import Declaration
+
+
+def _require_builder(request) -> None:
+    if not selectors.may_build(request.client_access):
+        raise Http404("Not available")
 
 
 def claims(request, client_slug):
-    return render(request, "refunds/claims.html")
+    client = request.client
+    return render(
+        request,
+        "refunds/claims.html",
+        {
+            "totals": selectors.ledger_totals(client=client),
+            "declarations": selectors.client_declarations(client=client)[:100],
+            "rejections": selectors.client_rejections(client=client)[:100],
+            "may_build": selectors.may_build(request.client_access),
+        },
+    )
+
+
+def declaration_new(request, client_slug):
+    _require_builder(request)
+    client = request.client
+    importers = selectors.importer_number_choices(client=client)
+    data = request.POST if request.method == "POST" else (request.GET if "as_of" in request.GET else None)
+    form = BuildForm(data, importer_numbers=importers, initial={"as_of": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.declaration_batch_build(
+                actor=request.user,
+                client=client,
+                as_of=form.cleaned_data["as_of"],
+                importer_number=form.cleaned_data["importer_number"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{batch.entry_count:,} entries reserved in {batch.declarations.count()} draft declaration(s). "
+                "Download the files, file each one in the ACE Portal, then record its CAPE claim number.",
+            )
+            return redirect(batch)
+    plan = page = None
+    as_of, importer = timezone.localdate(), ""
+    if form.is_bound:
+        form.is_valid()
+        as_of, importer = form.cleaned_data.get("as_of"), form.cleaned_data.get("importer_number", "")
+    if as_of is not None:
+        plan = selectors.declaration_plan(client=client, as_of=as_of, importer_number=importer)
+        page = Paginator(plan.eligible, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "refunds/declaration_new.html",
+        {"form": form, "plan": plan, "page": page, "max_per_file": cape.MAX_ENTRIES_PER_FILE},
+    )
+
+
+def batch_detail(request, client_slug, public_id):
+    batch = selectors.batch_for_client(client=request.client, public_id=public_id)
+    return render(
+        request,
+        "refunds/batch.html",
+        {"batch": batch, "declarations": selectors.batch_declarations(batch=batch)},
+    )
+
+
+def batch_zip(request, client_slug, public_id):
+    batch = selectors.batch_for_client(client=request.client, public_id=public_id)
+    files = [
+        (d.filename, selectors.declaration_content(declaration=d))
+        for d in selectors.batch_declarations(batch=batch).exclude(status=Declaration.Status.DISCARDED)
+    ]
+    if not files:
+        raise Http404("No file left in this batch")
+    response = HttpResponse(cape.zip_files(files), content_type="application/zip")
+    name = files[0][0].rsplit("_", 1)[0]
+    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    return response
+
+
+def declaration_detail(request, client_slug, public_id):
+    declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
+    page = Paginator(selectors.declaration_ledger(declaration=declaration), 100).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "refunds/declaration.html",
+        {
+            "declaration": declaration,
+            "page": page,
+            "may_build": selectors.may_build(request.client_access),
+            "filing_form": FilingForm(initial={"filed_on": timezone.localdate()}),
+            "reports": declaration.reports.select_related("created_by")[:20],
+        },
+    )
+
+
+def declaration_file(request, client_slug, public_id):
+    declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
+    content = selectors.declaration_content(declaration=declaration)
+    response = HttpResponse(content, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{declaration.filename}"'
+    return response
+
+
+@require_POST
+def declaration_filing(request, client_slug, public_id):
+    _require_builder(request)
+    declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
+    form = FilingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.declaration_record_filing(
+                actor=request.user, declaration=declaration, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Filing recorded: {declaration.filename} is CAPE claim {form.cleaned_data['claim_number'].strip().upper()}.",
+            )
+            return redirect(declaration)
+    page = Paginator(selectors.declaration_ledger(declaration=declaration), 100).get_page(1)
+    return render(
+        request,
+        "refunds/declaration.html",
+        {"declaration": declaration, "page": page, "may_build": True, "filing_form": form, "reports": []},
+    )
+
+
+@require_POST
+def declaration_discard(request, client_slug, public_id):
+    _require_builder(request)
+    declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
+    try:
+        services.declaration_discard(actor=request.user, declaration=declaration)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(declaration)
+    messages.success(
+        request, f"{declaration.filename} discarded; its entries go into the next declaration built."
+    )
+    return redirect("refunds:claims", client_slug=client_slug)
+
+
+@require_POST
+def declaration_allow_refile(request, client_slug, public_id):
+    if not request.client_access.is_staff:
+        raise Http404("Not available")
+    declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
+    form = AllowRefileForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say which entry and what was done about CBP's reason.")
+        return redirect(declaration)
+    try:
+        services.declaration_entry_allow_refile(
+            actor=request.user, declaration=declaration, **form.cleaned_data
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The entry goes into the next declaration built.")
+    return redirect(declaration)
+
+
+def reports(request, client_slug):
+    client = request.client
+    filed = selectors.client_declarations(client=client).filter(status__in=selectors.FILED_STATUSES)
+    may_upload = request.client_access.role in ADMIN_ROLES
+    form = CbpReportForm(declarations=filed) if may_upload else None
+    if request.method == "POST":
+        if not may_upload:
+            raise Http404("Not available")
+        form = CbpReportForm(request.POST, request.FILES, declarations=filed)
+        if form.is_valid():
+            try:
+                report = services.cbp_report_upload(
+                    actor=request.user,
+                    client=client,
+                    kind=form.cleaned_data["kind"],
+                    uploaded=form.cleaned_data["file"],
+                    declaration=form.cleaned_data["declaration"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request, f"{report.original_name} received; it is matched to the ledger below."
+                )
+                return redirect(report)
+    page = Paginator(selectors.client_cbp_reports(client=client), 20).get_page(request.GET.get("page"))
+    return render(request, "refunds/reports.html", {"form": form, "page": page})
+
+
+def report_detail(request, client_slug, public_id):
+    report = selectors.cbp_report_for_client(client=request.client, public_id=public_id)
+    context = {"report": report, "job": report, "problems": selectors.report_problems(report=report)[:200]}
+    if request.headers.get("HX-Request"):
+        return render(request, "refunds/report_status.html", context)
+    return render(request, "refunds/report.html", context)
+
+
+def report_problems_csv(request, client_slug, public_id):
+    report = selectors.cbp_report_for_client(client=request.client, public_id=public_id)
+    rows = selectors.report_problems(report=report).values_list(
+        "row_number", "entry_number", "claim_number", "reason"
+    )
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+
+    def stream():
+        yield writer.writerow(["row", "entry_number", "claim_number", "reason"])
+        for row in rows.iterator(chunk_size=5000):
+            yield writer.writerow([safe_cell(v) for v in row])
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="unmatched-{report.public_id}.csv"'
+    return response
+
+
+def report_file(request, client_slug, public_id):
+    report = selectors.cbp_report_for_client(client=request.client, public_id=public_id)
+    if not report.file:
+        raise Http404
+    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.original_name)
 
 
 def letters(request, client_slug):

@@ -18,9 +18,19 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients import onboarding_services
-from clients.models import AuditExport, ChecklistEvidence, CodeWindow, ImporterNumber, Invitation, Membership
+from clients.models import (
+    AuditExport,
+    ChecklistEvidence,
+    CodeWindow,
+    ImporterNumber,
+    Invitation,
+    Letter,
+    Membership,
+)
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
+from refunds.models import CbpReport, CbpReportProblem, Declaration
+from refunds.services import declaration_batch_build
 from tests.factories import member
 
 
@@ -58,6 +68,9 @@ class World:
     entry: Entry
     evidence: ChecklistEvidence
     code_window: CodeWindow
+    declaration: Declaration
+    cbp_report: CbpReport
+    letter: Letter | None = None
 
 
 @pytest.fixture
@@ -104,6 +117,16 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         window = onboarding_services.code_window_propose(
             actor=admin_a, client=client_a, starts_at=timezone.now() + timedelta(days=2)
         )
+        batch = declaration_batch_build(actor=staff_a, client=client_a, as_of=timezone.localdate())
+        cbp_report = CbpReport.objects.create(
+            client=client_a, kind="es022", original_name="es022.csv", sha256="0" * 64, status="succeeded"
+        )
+        cbp_report.file.save("es022.csv", ContentFile(b"Entry Number,Principal\n"))
+        CbpReportProblem.objects.create(client=client_a, report=cbp_report, row_number=2, reason="secret")
+        letter = Letter.objects.create(
+            client=client_a, kind="reactivation", version=1, data={"kind": "reactivation"}, status="succeeded"
+        )
+        letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 secret"))
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -114,6 +137,9 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             entry=entry,
             evidence=evidence,
             code_window=window,
+            declaration=batch.declarations.get(),
+            cbp_report=cbp_report,
+            letter=letter,
         )
 
 
@@ -137,6 +163,21 @@ OBJECT_KWARGS = {
     "clients:onboarding_window_confirm": lambda w: {"public_id": w.code_window.public_id},
     "clients:onboarding_window_cancel": lambda w: {"public_id": w.code_window.public_id},
     "clients:onboarding_window_calendar": lambda w: {"public_id": w.code_window.public_id},
+    "refunds:batch": lambda w: {"public_id": w.declaration.batch.public_id},
+    "refunds:batch_zip": lambda w: {"public_id": w.declaration.batch.public_id},
+    "refunds:declaration": lambda w: {"public_id": w.declaration.public_id},
+    "refunds:declaration_file": lambda w: {"public_id": w.declaration.public_id},
+    "refunds:declaration_filing": lambda w: {"public_id": w.declaration.public_id},
+    "refunds:declaration_discard": lambda w: {"public_id": w.declaration.public_id},
+    "refunds:declaration_allow_refile": lambda w: {"public_id": w.declaration.public_id},
+    "refunds:report": lambda w: {"public_id": w.cbp_report.public_id},
+    "refunds:report_problems": lambda w: {"public_id": w.cbp_report.public_id},
+    "refunds:report_file": lambda w: {"public_id": w.cbp_report.public_id},
+    "clients:letter_new": lambda w: {"kind": "sub_account"},
+    "clients:letter_preview": lambda w: {"kind": "sub_account"},
+    "clients:letter": lambda w: {"public_id": w.letter.public_id},
+    "clients:letter_download": lambda w: {"public_id": w.letter.public_id},
+    "clients:letter_regenerate": lambda w: {"public_id": w.letter.public_id},
 }
 
 # Pages only some roles may open; everyone else gets the outsider's 404.
@@ -157,6 +198,15 @@ ONLY_ROLES = {
     "clients:onboarding_window_confirm": {"staff_a", "manager"},
     "clients:onboarding_authorize": {"admin_a"},
     "clients:onboarding_authorization_revoke": {"admin_a"},
+    # Staff build and file CAPE declarations (client admins too only when CAPE_CLIENT_ADMINS_MAY_BUILD).
+    "refunds:declaration_new": {"staff_a", "manager"},
+    "refunds:declaration_filing": {"staff_a", "manager"},
+    "refunds:declaration_discard": {"staff_a", "manager"},
+    "refunds:declaration_allow_refile": {"staff_a", "manager"},
+    # Staff write letters; everyone in the client reads and downloads them.
+    "clients:letter_new": {"staff_a", "manager"},
+    "clients:letter_preview": {"staff_a", "manager"},
+    "clients:letter_regenerate": {"staff_a", "manager"},
 }
 # Pages with nothing to show until something is uploaded (the logo has none in this world).
 EMPTY_404 = {"clients:letterhead_logo"}

@@ -1,0 +1,27 @@
+"""Letter rendering tasks: ids in, fetch, enter the client's scope, one service call."""
+
+from celery import shared_task
+from celery.signals import worker_init
+from django_scopes import scope, scopes_disabled
+
+from .letters_services import letter_batch_build, letter_build, letter_pdf
+from .models import Letter, LetterBatch
+
+
+@shared_task(acks_late=True)
+def render_letter(letter_id: int) -> None:
+    with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
+        letter = Letter.objects.select_related("client").get(pk=letter_id)
+    with scope(client=letter.client):
+        letter_build(letter=letter)
+
+
+@shared_task(acks_late=True)
+def render_letter_batch(batch_id: int) -> None:
+    letter_batch_build(batch=LetterBatch.objects.get(pk=batch_id))
+
+
+@worker_init.connect
+def warm_up_pdf_rendering(**kwargs) -> None:
+    """Load WeasyPrint and the fonts once per worker, so the first letter renders as fast as the rest."""
+    letter_pdf("<p>warm-up</p>")

@@ -1,0 +1,85 @@
+"""Deadline reminders, the rules: which deadlines matter, which thresholds fire, what is critical.
+
+Pure: plain values in, plain values out. The daily scan applies the same thresholds inside the database
+(reminder_services.threshold_expression) and the tests check both against these functions.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from clients.onboarding import _fold, _text, _utc  # the one iCalendar line writer (folding and escaping)
+
+from .classification import DEADLINE_LABELS, DeadlineKind
+
+THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
+CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off
+ESCALATION_DAYS = 7  # the client has not acted a week before: the assigned staff hear about it
+REMINDED_KINDS = (DeadlineKind.CAPE_WINDOW_CLOSES.value, DeadlineKind.PROTEST_DEADLINE.value)
+FILEABLE_PATHS = ("cape_phase1", "cape_phase2")
+
+
+def threshold_for(days_left: int) -> int | None:
+    """The reminder due with `days_left` days to go: the smallest threshold not below it.
+
+    A day the job missed is caught up (29 days left still sends the 30-day reminder if it was not sent);
+    the record of sent reminders keeps each threshold to one email.
+    """
+    if days_left < 0 or days_left > THRESHOLDS[0]:
+        return None
+    return min(t for t in THRESHOLDS if t >= days_left)
+
+
+def is_critical(threshold: int) -> bool:
+    return threshold <= CRITICAL_DAYS
+
+
+def needs_escalation(days_left: int, *, acted: bool) -> bool:
+    return not acted and 0 <= days_left <= ESCALATION_DAYS
+
+
+def deadline_label(kind: str) -> str:
+    return DEADLINE_LABELS.get(kind, kind)
+
+
+@dataclass(frozen=True)
+class CalendarDeadline:
+    uid: str
+    day: date
+    summary: str
+    description: str
+    url: str = ""
+
+
+def deadline_calendar(
+    deadlines: Iterable[CalendarDeadline], *, prodid: str, name: str, dtstamp: datetime
+) -> bytes:
+    """An iCalendar (RFC 5545) feed of all-day deadline events, each with an alert a week before."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{_text(prodid)}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_text(name)}",
+    ]
+    stamp = _utc(dtstamp)
+    for item in deadlines:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{item.uid}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{item.day:%Y%m%d}",
+            f"SUMMARY:{_text(item.summary)}",
+            f"DESCRIPTION:{_text(item.description)}",
+            *([f"URL:{item.url}"] if item.url else []),
+            "TRANSP:TRANSPARENT",
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            f"DESCRIPTION:{_text(item.summary)}",
+            f"TRIGGER:-P{ESCALATION_DAYS}D",
+            "END:VALARM",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return b"".join(_fold(line) + b"\r\n" for line in lines)
