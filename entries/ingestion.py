@@ -87,6 +87,7 @@ class ImportResult:
     file_format: str = ""
     has_liquidation_columns: bool = True
     warnings: list[str] = field(default_factory=list)
+    last_row_error: str = ""  # the reason, when the file's last row was refused
 
 
 def _canonical_ior(number: str) -> str:
@@ -182,6 +183,15 @@ def import_report(
         stage.create()
         try:
             _stage_file(source, stage, result, allowed_importers, registry, on_progress)
+            if not source.complete:
+                # The parser stopped early (an unclosed quote, an unreadable sheet): importing what came
+                # before would look complete and silently lose the rest.
+                raise parsing.FileRejected(source.problem or "The file could not be read to its end.")
+            if _cut_off(path, result):
+                raise parsing.FileRejected(
+                    "The file ends in the middle of a row: it looks cut off (an interrupted download or "
+                    "copy). Export the report from ACE again and upload the whole file."
+                )
             on_progress(result.rows_read, result.rows_read, "Storing entries…")
             with transaction.atomic():
                 _merge(
@@ -195,6 +205,18 @@ def import_report(
             "importer numbers. Add the Importer Number field when you export the report from ACE."
         )
     return result
+
+
+def _cut_off(path, result: ImportResult) -> bool:
+    """A short last row with no line break after it is a truncated file, not one bad row."""
+    if "was the file cut off" not in result.last_row_error:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) not in (b"\n", b"\r")
 
 
 def _estimate_total(source, rows_read: int) -> int | None:
@@ -301,6 +323,8 @@ def _stage_file(
         stage.write("stage_keys", _KEY_COLUMNS, keys)
         stage.write("stage_errors", _ERROR_COLUMNS, errors)
         result.rows_read += read
+        if read:
+            result.last_row_error = "" if type(item) is line_type else item.reason
         if read < chunk:
             return
         on_progress(result.rows_read, _estimate_total(source, result.rows_read), "Reading rows…")

@@ -18,7 +18,7 @@ from clients.models import Client, ImporterNumber, User
 
 from . import parsing
 from .ingestion import import_report
-from .models import Entry, EntryReport
+from .models import EntryReport
 from .registry import current_registry
 
 logger = logging.getLogger(__name__)
@@ -178,8 +178,6 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
             "total_count",
         ]
     )
-    # TODO(ingestion): write registry_version in the merge itself; until then one UPDATE stamps it.
-    Entry.objects.filter(client=client, last_report=report).update(registry_version=registry.version)
     _reclassify_marked(report, as_of)
     job_succeed(report, message=summary(report))
     _audit_result(

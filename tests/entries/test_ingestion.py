@@ -238,3 +238,21 @@ def test_staff_exports_entries_from_the_admin(client, importer, db):
     lines = response.content.decode().splitlines()
     assert lines[0].startswith("client,entry_number")
     assert len(lines) == 61
+
+
+def test_file_cut_off_mid_row_is_rejected_whole_and_nothing_is_stored(importer):
+    content = (SAMPLES / "es003_basic.csv").read_bytes()
+    cut = content[: len(content) // 2]
+    cut = cut[: cut.rfind(b",")]  # ends inside a row, as a broken download or copy does
+    report, _ = upload(importer, "cut.csv", cut)
+    assert report.status == EntryReport.Status.FAILED
+    assert "nothing was imported" in report.message
+    assert stored_rows(importer) == []
+
+
+def test_entries_record_the_registry_version_they_were_classified_with(importer):
+    from entries.registry import current_registry
+
+    upload(importer, "es003_basic.csv")
+    with scope(client=importer):
+        assert set(Entry.objects.values_list("registry_version", flat=True)) == {current_registry().version}
