@@ -28,7 +28,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -344,7 +344,7 @@ def _report(build: dict, es022: dict, machine: list[str], command: str) -> str:
     b, e = build, es022
     lines = [
         DOC_START,
-        f"### CAPE benchmark, {date.today():%Y-%m-%d}",
+        f"### CAPE benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         *machine,
         "",

@@ -162,7 +162,6 @@ class CbpReport(Job):
     rows_unmatched = models.PositiveIntegerField(default=0)
     entries_updated = models.PositiveIntegerField(default=0)
     ach_returns = models.PositiveIntegerField(default=0)
-    warnings = models.JSONField(default=list, blank=True)
 
     class Meta(Job.Meta):
         pass
@@ -197,7 +196,7 @@ class DeclarationEntry(TenantModel):
     # A build writes one row per entry (100,000 for a large client) within the 2 s the issue allows, so the
     # table keeps only the indexes its reads need (the composite ones below lead with client and
     # declaration; the FKs' own are left out), and only the foreign keys that carry the ledger's meaning,
-    # declaration and entry, are checked by the database: each check costs a row lock per written row at
+    # declaration and entry, are checked by the database, which runs each check once per written row at
     # commit. client is the declaration's client (tenancy's direct key, written with it); reason and
     # result report are empty when a row is written, and Django applies their SET_NULL itself.
     client = models.ForeignKey(

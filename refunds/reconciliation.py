@@ -95,7 +95,6 @@ class Outcome:
     updated: int = 0
     ach_returns: int = 0
     declarations: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -159,7 +158,7 @@ def reconcile(*, report: CbpReport, on_progress: Callable[[int, int | None], Non
         ):
             raise FileRejected(
                 "This results file has no claim number column, so its rows cannot be tied to a declaration: "
-                "upload it from the declaration's page."
+                "upload it again and choose its declaration on the form."
             )
         matcher = _MATCHERS[report.kind](report, ledger, problems)
         reader.known_entry_numbers = ledger.rows
@@ -184,7 +183,6 @@ def reconcile(*, report: CbpReport, on_progress: Callable[[int, int | None], Non
         rows_unmatched=outcome.unmatched,
         entries_updated=outcome.updated,
         ach_returns=outcome.ach_returns,
-        warnings=outcome.warnings,
     )
     report.refresh_from_db()
     return outcome
