@@ -534,7 +534,7 @@ _PHASES = (
     ("stage", "parse and stage (COPY into temporary tables)"),
     ("merge", "merge: aggregate, classify, write entries and lines"),
     ("commit", "commit (deferred foreign-key checks) and clean-up"),
-    ("after", "report_import after the import (job row, audit, registry stamp)"),
+    ("after", "report_import after the import (job row, audit, re-classifying staff-marked entries)"),
 )
 
 
