@@ -338,6 +338,18 @@ def ace_steps_update(*, actor: User, client: Client, steps_done: list[str]) -> C
 # --- Form 5106 and the code window ---------------------------------------------------------------
 
 
+def _set_changed(profile: OnboardingProfile, values: dict) -> dict[str, dict]:
+    """Set the profile's fields to the values; return {field: {"from", "to"}} for those that changed."""
+    changes = {
+        name: {"from": getattr(profile, name), "to": value}
+        for name, value in values.items()
+        if getattr(profile, name) != value
+    }
+    for name in changes:
+        setattr(profile, name, values[name])
+    return changes
+
+
 def form_5106_update(
     *, actor: User, client: Client, company_name_5106: str, poc_name: str, poc_email: str
 ) -> OnboardingProfile:
@@ -348,15 +360,9 @@ def form_5106_update(
     }
     with transaction.atomic():
         profile = _profile_for_update(client)
-        changes = {
-            name: {"from": getattr(profile, name), "to": value}
-            for name, value in values.items()
-            if getattr(profile, name) != value
-        }
+        changes = _set_changed(profile, values)
         if not changes:
             return profile
-        for name, value in values.items():
-            setattr(profile, name, value)
         profile.full_clean(exclude=["client"])
         profile.save()
         _start(_item_for_update(client, ItemKey.FORM_5106), actor=actor)
@@ -627,15 +633,9 @@ def ach_enrollment_update(
     }
     with transaction.atomic():
         profile = _profile_for_update(client)
-        changes = {
-            name: {"from": getattr(profile, name), "to": value}
-            for name, value in values.items()
-            if getattr(profile, name) != value
-        }
+        changes = _set_changed(profile, values)
         if not changes:
             return profile
-        for name, value in values.items():
-            setattr(profile, name, value)
         if "ach_status" in changes and status == AchStatus.SUBMITTED:
             profile.ach_submitted_at = timezone.now()
         profile.save()
