@@ -6,10 +6,15 @@ test-artifacts/screenshots/ (not committed) for a reviewer to look at.
 """
 
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
+
+from tests.factories import PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -78,3 +83,45 @@ def page(chromium, live_server, settings):
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page, email: str, password: str | None = None, totp_secret: str | None = None) -> None:
+    """Log in through the allauth pages, with a TOTP code computed from the secret when MFA is on."""
+    page.goto(page.base + "/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("main button[type=submit]")
+    if totp_secret:
+        page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
+        # The server accepts only the current 30-second window's code: never send one about to expire.
+        left = 30 - time.time() % 30
+        if left < 3:
+            time.sleep(left + 0.1)
+        page.fill("input[name=code]", pyotp.TOTP(totp_secret).now())
+        page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/accounts/login/" not in page.url and "/2fa/authenticate/" not in page.url, (
+        f"{email} not logged in"
+    )
+
+
+@pytest.fixture
+def new_page(page):
+    """Opens another browser context (its own cookies) on the same live server: another person at their desk."""
+    contexts = []
+
+    def open_page():
+        context = page.context.browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        contexts.append(context)
+        person = context.new_page()
+        person.set_default_timeout(20_000)
+        person.base = page.base
+        person.console_errors = []
+        person.on("console", lambda m: person.console_errors.append(m.text) if m.type == "error" else None)
+        return person
+
+    yield open_page
+    for context in contexts:
+        context.close()
