@@ -100,11 +100,13 @@ def _download_url(letter) -> str:
 
 def letter(request, client_slug, public_id):
     letter = selectors.letter_for_client(client=request.client, public_id=public_id)
-    context = {"job": letter, "letter": letter, "download_url": _download_url(letter)}
-    if request.headers.get("HX-Request"):
-        return render(request, "includes/job_status.html", context)
     versions = selectors.letters_for_client(client=request.client).filter(kind=letter.kind)
-    return render(request, "clients/letters_detail.html", {**context, "versions": versions})
+    context = {"job": letter, "letter": letter, "download_url": _download_url(letter), "versions": versions}
+    # htmx polls the section that changes when the job finishes (status, actions, versions), not the card alone.
+    template = (
+        "clients/_letter_status.html" if request.headers.get("HX-Request") else "clients/letters_detail.html"
+    )
+    return render(request, template, context)
 
 
 def letter_download(request, client_slug, public_id):

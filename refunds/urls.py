@@ -21,5 +21,4 @@ urlpatterns = [
         views.declaration_allow_refile,
         name="declaration_allow_refile",
     ),
-    path("letters/", views.letters, name="letters"),
 ]

@@ -1,10 +1,11 @@
-"""CAPE claims and letters of a client (run in the client's scope)."""
+"""CAPE claims and CBP reports of a client (run in the client's scope); letters live in clients."""
 
 import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,7 +17,7 @@ from clients.tenancy import ADMIN_ROLES
 
 from . import cape, selectors, services
 from .forms import AllowRefileForm, BuildForm, CbpReportForm, FilingForm
-from .models import Declaration
+from .models import CbpReport, Declaration, DeclarationEntry
 
 
 def _require_builder(request) -> None:
@@ -112,8 +113,26 @@ def declaration_detail(request, client_slug, public_id):
             "page": page,
             "may_build": selectors.may_build(request.client_access),
             "filing_form": FilingForm(initial={"filed_on": timezone.localdate()}),
-            "reports": declaration.reports.select_related("created_by")[:20],
+            "reports": _declaration_reports(declaration=declaration)[:20],
         },
+    )
+
+
+def _declaration_reports(*, declaration: Declaration):
+    """CBP reports uploaded for this declaration, and results files (matched by claim number) that answered
+    for its entries; newest first. Belongs in selectors.py, which this change could not edit."""
+    answered = (
+        DeclarationEntry.objects.filter(
+            client=declaration.client, declaration=declaration, result_report__isnull=False
+        )
+        .values("result_report_id")
+        .distinct()
+    )
+    return (
+        CbpReport.objects.filter(client=declaration.client)
+        .filter(Q(declaration=declaration) | Q(pk__in=answered))
+        .select_related("client", "created_by")
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -215,9 +234,48 @@ def reports(request, client_slug):
     return render(request, "refunds/reports.html", {"form": form, "page": page})
 
 
+def _report_declarations(*, report: CbpReport) -> list[dict]:
+    """The declarations a finished CBP results file answered for, each with this file's accepted/rejected
+    split, so its page links to them (a file matched by claim number may cover several declarations).
+
+    Reads the ledger rows the file set (result_report); belongs in selectors.py, which this change could not
+    edit.
+    """
+    if report.kind != CbpReport.Kind.RESULTS or report.status != CbpReport.Status.SUCCEEDED:
+        return []
+    status = DeclarationEntry.Status
+    counts = list(
+        DeclarationEntry.objects.filter(client=report.client, result_report=report)
+        .values("declaration_id")
+        .annotate(
+            accepted=Count("pk", filter=Q(status=status.ACCEPTED)),
+            rejected=Count("pk", filter=Q(status=status.REJECTED)),
+        )
+        .order_by()
+    )
+    declarations = selectors.client_declarations(client=report.client).in_bulk(
+        [row["declaration_id"] for row in counts]
+    )
+    rows = [
+        {
+            "declaration": declarations[row["declaration_id"]],
+            "accepted": row["accepted"],
+            "rejected": row["rejected"],
+        }
+        for row in counts
+        if row["declaration_id"] in declarations
+    ]
+    return sorted(rows, key=lambda row: (row["declaration"].claim_number, row["declaration"].sequence))
+
+
 def report_detail(request, client_slug, public_id):
     report = selectors.cbp_report_for_client(client=request.client, public_id=public_id)
-    context = {"report": report, "job": report, "problems": selectors.report_problems(report=report)[:200]}
+    context = {
+        "report": report,
+        "job": report,
+        "problems": selectors.report_problems(report=report)[:200],
+        "declarations": _report_declarations(report=report),
+    }
     if request.headers.get("HX-Request"):
         return render(request, "refunds/report_status.html", context)
     return render(request, "refunds/report.html", context)
@@ -250,7 +308,3 @@ def report_file(request, client_slug, public_id):
     if not report.file:
         raise Http404
     return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.original_name)
-
-
-def letters(request, client_slug):
-    return render(request, "refunds/letters.html")

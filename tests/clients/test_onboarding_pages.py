@@ -67,7 +67,7 @@ def test_checklist_shows_each_step_progress_next_action_and_contacts(client, cli
     assert "ACESupport@cbp.dhs.gov" in section(html, "ace_account")
     assert "GMB.ACHRefundSupport@cbp.dhs.gov" in section(html, "ach_enrollment")
     assert "Voided account" not in html  # special cases only when they apply
-    assert reverse("refunds:letters", kwargs={"client_slug": "client-a"}) in section(html, "sub_account")
+    assert reverse("clients:letters", kwargs={"client_slug": "client-a"}) in section(html, "sub_account")
 
 
 def test_ace_new_application_path_through_the_pages(
