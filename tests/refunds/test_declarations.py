@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_scopes import scope
 
 from clients import onboarding_services
@@ -23,7 +24,8 @@ from refunds.services import declaration_batch_build, declaration_discard, decla
 from tests.entries.helpers import AS_OF, upload
 
 IOR_A = "12-345678900"
-FILED_ON = date(2026, 11, 24)
+# Declarations are built "today" in the portal's time zone, and a filing cannot predate its build.
+FILED_ON = timezone.localdate()
 
 
 def entry_number(index: int, filer: str = "ABC") -> str:
