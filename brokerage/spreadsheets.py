@@ -5,13 +5,16 @@ text from uploads or users is prefixed with an apostrophe so it shows as text. M
 CAPE declaration) never go through this.
 """
 
+import re
 from decimal import Decimal
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain signed amount ("-5.00") is a number to a spreadsheet, never a formula: left as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
 
 
 def safe_cell(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     if isinstance(value, (dict, list)):
         return safe_cell(str(value))

@@ -44,7 +44,15 @@ class ClientAdmin(ImportExportModelAdmin):
     list_display = ["legal_name", "slug", "is_active", "created_at"]
     search_fields = ["legal_name", "slug"]
     prepopulated_fields = {"slug": ["legal_name"]}
+    exclude = ["letterhead_logo"]  # a private file has no URL to link to; clients upload it on their profile
     inlines = [ImporterNumberInline, MembershipInline, StaffAssignmentInline]
+
+    def get_queryset(self, request):
+        # Staff who are not managers see their caseload only, as everywhere else.
+        clients = super().get_queryset(request)
+        if request.user.is_staff_manager:
+            return clients
+        return clients.filter(staff_assignments__staff=request.user)
 
 
 @admin.register(User)

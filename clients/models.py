@@ -78,10 +78,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.staff_role == self.StaffRole.MANAGER
 
     def has_perm(self, perm, obj=None) -> bool:
-        # Managers administer everything in the Django admin; staff may look and export, not change.
+        # Managers administer everything in the Django admin; staff may look and export, not change, and
+        # only clients' records (limited to their caseload by ClientScopeMiddleware) and reference tables:
+        # people, logins and second factors are the managers' (a TOTP secret must not be readable by staff).
         if self.is_active and self.is_staff_manager:
             return True
-        if self.is_active and self.is_broker_staff and perm.split(".")[-1].startswith(("view_", "export_")):
+        if self.is_active and self.is_broker_staff and _staff_may_read(perm):
             return True
         return super().has_perm(perm, obj)
 
@@ -131,6 +133,28 @@ class Client(models.Model):
             p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p
         )
         return [line for line in [self.address_line1, self.address_line2, city_line] if line]
+
+
+# Tables without a client that every staff member may read in the Django admin.
+STAFF_READABLE_REFERENCE = {"entries.chapter99rule", "refunds.rejectionreason"}
+
+
+def _staff_may_read(perm: str) -> bool:
+    from django.apps import apps
+
+    app_label, _, codename = perm.partition(".")
+    action, _, model_name = codename.partition("_")
+    if action not in ("view", "export"):
+        return False
+    try:
+        model = apps.get_model(app_label, model_name)
+    except LookupError:
+        return False
+    return (
+        model is Client
+        or issubclass(model, TenantModel)
+        or f"{app_label}.{model_name}" in STAFF_READABLE_REFERENCE
+    )
 
 
 class TenantModel(models.Model):

@@ -2,10 +2,19 @@
 
 from import_export import fields, resources
 
+from brokerage.spreadsheets import safe_cell
+
 from .models import Client, User
 
 
-class ClientResource(resources.ModelResource):
+class _SafeExport(resources.ModelResource):
+    """Names and addresses are typed by people: a spreadsheet must not run them as formulas."""
+
+    def export_field(self, field, instance, **kwargs):
+        return safe_cell(super().export_field(field, instance, **kwargs))
+
+
+class ClientResource(_SafeExport):
     importer_numbers = fields.Field(column_name="importer_numbers", readonly=True)
 
     class Meta:
@@ -34,7 +43,7 @@ class ClientResource(resources.ModelResource):
             return " ".join(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
 
 
-class UserResource(resources.ModelResource):
+class UserResource(_SafeExport):
     class Meta:
         model = User
         # Never export password hashes; staff roles are exported, not imported (set them in the admin).

@@ -326,7 +326,7 @@ def audit_export_build(*, export: AuditExport) -> AuditExport:
             writer.writerow(
                 [
                     event.created_at.isoformat(),
-                    event.actor.email if event.actor else "system",
+                    safe_cell(event.actor.email) if event.actor else "system",  # an address may start with =
                     event.action,
                     safe_cell(event.subject_repr),
                     safe_cell(event.data),

@@ -84,7 +84,12 @@ class ClientScopeMiddleware:
         slug = match.kwargs.get("client_slug")
         if slug is None:
             if match.app_name == "admin":
-                # Django admin is the staff's explicit escape from tenancy (staff-only by its own checks).
+                # Django admin is the staff's explicit escape from tenancy (staff-only by its own checks);
+                # a staff member who is not a manager stays inside their caseload there too.
+                user = request.user
+                if user.is_authenticated and user.is_broker_staff and not user.is_staff_manager:
+                    with scope(client=list(user.assignments.values_list("client_id", flat=True))):
+                        return self.get_response(request)
                 with scopes_disabled():
                     return self.get_response(request)
             return self.get_response(request)

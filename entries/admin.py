@@ -34,7 +34,9 @@ class EntryLineAdmin(ExportMixin, admin.ModelAdmin):
 class EntryReportAdmin(admin.ModelAdmin):
     list_display = ["original_name", "client", "status", "rows_read", "rows_rejected", "created_at"]
     list_filter = ["status"]
-    readonly_fields = [f.name for f in EntryReport._meta.fields]
+    # Private files have no URL to link to (the admin would fail): the report's page serves the file.
+    exclude = ["file"]
+    readonly_fields = [f.name for f in EntryReport._meta.fields if f.name != "file"]
 
     def has_add_permission(self, request):
         return False

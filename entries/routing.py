@@ -20,11 +20,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
+from brokerage.spreadsheets import safe_cell
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
 
-from . import parsing
+from . import parsing, upload_checks
 from .models import BrokerReport
 from .services import report_import, report_upload
 
@@ -51,6 +52,7 @@ def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
     for chunk in uploaded.chunks():
         digest.update(chunk)
     uploaded.seek(0)
+    refused = upload_checks.refusal(uploaded)  # by content, never by the file's name
     with transaction.atomic():
         report = BrokerReport(
             created_by=actor,
@@ -58,6 +60,10 @@ def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
             sha256=digest.hexdigest(),
             size_bytes=uploaded.size,
         )
+        if refused:  # listed as failed with the reason; the bytes are not kept
+            report.save()
+            job_fail(report, message=f"The whole file was rejected; nothing was imported. {refused}")
+            return report
         report.file.save(f"{report.sha256[:16]}.upload", File(uploaded), save=False)
         report.save()
         transaction.on_commit(lambda: _enqueue(report.pk))
@@ -114,7 +120,9 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
                 for item in source.rows():
                     report.rows_read += 1
                     if isinstance(item, parsing.RowError):
-                        unmatched_writer.writerow([item.row_number, item.entry_number, "", item.reason])
+                        unmatched_writer.writerow(
+                            [item.row_number, safe_cell(item.entry_number), "", safe_cell(item.reason)]
+                        )
                         report.rows_unmatched += 1
                     else:
                         client_id = ior_to_client.get(_canonical_ior(item.importer_number))
@@ -122,8 +130,8 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
                             unmatched_writer.writerow(
                                 [
                                     item.row_number,
-                                    item.entry_number,
-                                    item.importer_number or "",
+                                    safe_cell(item.entry_number),
+                                    safe_cell(item.importer_number or ""),
                                     f"importer number {item.importer_number or '(blank)'} is not one of your clients' importer numbers",
                                 ]
                             )

@@ -15,7 +15,7 @@ from refunds.interest import estimate_interest
 
 from . import selectors, services
 from .forms import EntryFlagsForm, ReportUploadForm
-from .models import RefundPath
+from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
 from .registry import current_registry
 
@@ -38,13 +38,21 @@ def reports(request, client_slug):
                 except ValidationError as error:
                     messages.error(request, " ".join(error.messages))
                     continue
-                if created:
+                if created and report.status == EntryReport.Status.FAILED:
+                    messages.error(request, f"{uploaded.name}: {report.message}")  # refused by its content
+                elif created:
                     queued += 1
-                else:
+                elif report.status == EntryReport.Status.SUCCEEDED:
                     messages.warning(
                         request,
                         f"{uploaded.name} was already imported on {report.created_at:%b %d, %Y at %H:%M}: nothing changed. "
                         "Tick “Import again” to re-process it.",
+                    )
+                else:  # the same file, uploaded moments ago (by this user or another) and not done yet
+                    messages.warning(
+                        request,
+                        f"{uploaded.name} is already being imported (uploaded {report.created_at:%b %d, %Y at %H:%M}); "
+                        "its progress is below.",
                     )
             if queued:
                 messages.success(

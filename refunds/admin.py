@@ -55,4 +55,5 @@ class DeclarationEntryAdmin(_ReadOnly):
 class CbpReportAdmin(_ReadOnly):
     list_display = ["original_name", "client", "kind", "status", "rows_read", "rows_unmatched", "created_at"]
     list_filter = ["kind", "status"]
+    exclude = ["file"]  # private: no URL to link to; the report's page serves it
     list_select_related = ["client"]

@@ -1,8 +1,11 @@
 """Every page under /c/<client_slug>/, enumerated from the URLconf, against every kind of visitor.
 
-Client A's data exists in every case. A member of client B, B's staff and anonymous visitors must never
-see it: 404 (or the login page), never 403, never an empty page. New pages are covered automatically;
-a page with a URL parameter this file does not know fails until OBJECT_KWARGS says how to build one.
+Client A's data exists in every case. Nobody outside A (a member or admin of client B, B's staff, a user
+of no client, a deactivated user, staff who have not set up two-factor yet) ever sees it: 404 (or the
+login / two-factor page), never 403, never an empty page, and A's data is not in the response body. Every
+page that takes an object is also asked for A's object under client B's URL, by everyone who may open B:
+404. New pages are covered automatically; a page with a URL parameter this file does not know fails until
+OBJECT_KWARGS says how to build one. Each checked case is counted (tests/security/ledger.py).
 """
 
 import re
@@ -31,7 +34,9 @@ from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
 from refunds.models import CbpReport, CbpReportProblem, Declaration
 from refunds.services import declaration_batch_build
-from tests.factories import member
+from tests.factories import UserFactory, assign, member, staff_user
+from tests.security import ledger
+from tests.test_security import INLINE_HANDLER, INLINE_SCRIPT
 
 
 def _client_patterns() -> list[tuple[str, list[str]]]:
@@ -82,13 +87,13 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             actor=admin_a, client=client_a, email="new.hire@alpha.example", role="client_member"
         )
         export = AuditExport.objects.create(client=client_a, created_by=admin_a, status="succeeded")
-        export.file.save("audit.csv", ContentFile(b"time,actor\n"))
+        export.file.save("audit.csv", ContentFile(b"time,actor\nALPHA-AUDIT-ROW\n"))
         report = EntryReport.objects.create(
             client=client_a, original_name="a.csv", sha256="0" * 64, status="succeeded"
         )
-        report.file.save("a.csv", ContentFile(b"Entry Summary Number\n"))
+        report.file.save("a.csv", ContentFile(b"Entry Summary Number\nALPHA-REPORT-FILE\n"))
         RowRejection.objects.create(
-            client=client_a, report=report, row_number=2, entry_number="X", reason="secret"
+            client=client_a, report=report, row_number=2, entry_number="X", reason="ALPHA-ROW-REASON"
         )
         entry = Entry.objects.create(
             client=client_a,
@@ -105,7 +110,7 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             actor=admin_a,
             client=client_a,
             key="ace_account",
-            uploaded=SimpleUploadedFile("ace-login.pdf", b"%PDF-1.4 secret"),
+            uploaded=SimpleUploadedFile("ace-login.pdf", b"%PDF-1.4 ALPHA-EVIDENCE"),
         )
         onboarding_services.form_5106_update(
             actor=admin_a,
@@ -121,12 +126,14 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         cbp_report = CbpReport.objects.create(
             client=client_a, kind="es022", original_name="es022.csv", sha256="0" * 64, status="succeeded"
         )
-        cbp_report.file.save("es022.csv", ContentFile(b"Entry Number,Principal\n"))
-        CbpReportProblem.objects.create(client=client_a, report=cbp_report, row_number=2, reason="secret")
+        cbp_report.file.save("es022.csv", ContentFile(b"Entry Number,Principal\nALPHA-CBP-FILE\n"))
+        CbpReportProblem.objects.create(
+            client=client_a, report=cbp_report, row_number=2, reason="ALPHA-CBP-PROBLEM"
+        )
         letter = Letter.objects.create(
             client=client_a, kind="reactivation", version=1, data={"kind": "reactivation"}, status="succeeded"
         )
-        letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 secret"))
+        letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 ALPHA-LETTER"))
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -211,16 +218,63 @@ ONLY_ROLES = {
 # Pages with nothing to show until something is uploaded (the logo has none in this world).
 EMPTY_404 = {"clients:letterhead_logo"}
 
-ROLES = ["anonymous", "member_b", "staff_b", "member_a", "admin_a", "staff_a", "manager"]
+# Who visits: A's own people, the brokerage, and everyone who must see nothing of A.
+INSIDERS = ["member_a", "admin_a", "staff_a", "manager"]
+OUTSIDERS = ["member_b", "admin_b", "staff_b", "loner"]
+ROLES = ["anonymous", "inactive_a", "staff_nomfa_a", *OUTSIDERS, *INSIDERS]
+# Text only client A's data holds (legal name, importer number, the marked file contents, its duty).
+A_MARKERS = ["Alpha Imports LLC", "ALPHA-", "12-345678900", "1234.56", "1,234.56"]
 
 
-def _url(name, params, w):
-    kwargs = {"client_slug": w.client.slug}
+@pytest.fixture
+def loner(db):
+    """A user who belongs to no client (e.g. an invitation accepted, then the membership removed)."""
+    return UserFactory()
+
+
+@pytest.fixture
+def inactive_a(client_a):
+    """A member of A whose account was deactivated: treated as logged out."""
+    user = member(client_a)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return user
+
+
+@pytest.fixture
+def staff_nomfa_a(client_a):
+    """A's assigned staff member before setting up two-factor: sent to set it up, shown nothing."""
+    staff = staff_user(mfa=False)
+    assign(client_a, staff)
+    return staff
+
+
+def body(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def assert_no_a_data(response, url: str, who: str) -> None:
+    text = body(response).decode("utf-8", "replace")
+    for marker in A_MARKERS:
+        assert marker not in text, f"{who} sees {marker!r} of client A at {url}"
+
+
+def _url(name, params, w, slug=None):
+    kwargs = {"client_slug": slug or w.client.slug}
     extra = [p for p in params if p != "client_slug"]
     if extra:
         assert name in OBJECT_KWARGS, f"{name} takes {extra}: add it to OBJECT_KWARGS so the matrix covers it"
         kwargs.update(OBJECT_KWARGS[name](w))
     return reverse(name, kwargs=kwargs)
+
+
+def visit(client, url):
+    response = client.get(url)
+    if response.status_code == 405:  # an action: try it the way a form would send it
+        response = client.post(url, {})
+    return response
 
 
 def test_matrix_covers_every_client_page():
@@ -236,14 +290,15 @@ def test_client_page_access(client, world, request, name, params, role):
     if role != "anonymous":
         client.force_login(request.getfixturevalue(role))
 
-    response = client.get(url)
-    if response.status_code == 405:  # an action: try it the way a form would send it
-        response = client.post(url, {})
+    response = visit(client, url)
 
-    if role == "anonymous":
+    if role in ("anonymous", "inactive_a"):
         assert response.status_code == 302
         assert response.url.startswith(reverse("account_login"))
-    elif role in ("member_b", "staff_b"):
+    elif role == "staff_nomfa_a":
+        assert response.status_code == 302
+        assert response.url == reverse("mfa_activate_totp")
+    elif role in OUTSIDERS:
         assert response.status_code == 404, f"{role} must not reach {url}"
     elif role == "member_a" and name in ADMIN_ONLY:
         assert response.status_code == 404
@@ -255,6 +310,31 @@ def test_client_page_access(client, world, request, name, params, role):
         assert response.status_code in (200, 302), f"{role} should reach {url}, got {response.status_code}"
         if response.status_code == 302:
             assert response.url.startswith(f"/c/{world.client.slug}/")
+    if role not in INSIDERS:
+        assert_no_a_data(response, url, role)
+    elif response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+        html = response.content.decode()  # the CSP forbids inline script: no page may need any
+        assert not INLINE_SCRIPT.search(html) and not INLINE_HANDLER.search(html), f"inline script on {url}"
+    ledger.record("client page", url, role, response.status_code)
+
+
+# Parameters that name one of A's objects (not a fixed kind or checklist key).
+OBJECT_PARAMS = {"public_id", "membership_id", "invitation_id", "importer_id", "entry_number"}
+OBJECT_PAGES = [(n, p) for n, p in CLIENT_PAGES if OBJECT_PARAMS & set(p)]
+
+
+@pytest.mark.parametrize("role", ["member_b", "admin_b", "staff_b", "manager"])
+@pytest.mark.parametrize(("name", "params"), OBJECT_PAGES, ids=[n for n, _ in OBJECT_PAGES])
+def test_a_object_under_b_url_is_404(client, world, client_b, request, name, params, role):
+    """Everyone who may open client B asks for A's object through B's pages: it is not there."""
+    url = _url(name, params, world, slug=client_b.slug)
+    client.force_login(request.getfixturevalue(role))
+
+    response = visit(client, url)
+
+    assert response.status_code == 404, f"{role} reached client A's object through {url}"
+    assert_no_a_data(response, url, role)
+    ledger.record("A's object under B's URL", url, role, response.status_code)
 
 
 @pytest.mark.parametrize("role", ["member_a", "admin_a", "staff_a", "manager"])
@@ -269,7 +349,10 @@ def test_client_pages_render_200_for_insiders(client, world, request, role):
         if response.status_code == 405:
             continue
         assert response.status_code == 200, name
-        assert world.client.legal_name in response.content.decode(), f"{name} must show whose data it is"
+        html = response.content.decode()
+        assert world.client.legal_name in html, f"{name} must show whose data it is"
+        if response["Content-Type"].startswith("text/html"):  # the CSP forbids inline script: none is needed
+            assert not INLINE_SCRIPT.search(html) and not INLINE_HANDLER.search(html), name
 
 
 def test_unknown_client_and_forbidden_client_look_the_same(client, world, member_b):

@@ -1,0 +1,298 @@
+"""Hostile uploads through the upload page: too large, the wrong kind of file under a report's name, a zip
+bomb, XML entity attacks inside a workbook. Each is refused at upload with its reason, its bytes are not
+kept, and nothing is imported; a genuine report under the other extension is read by its content.
+"""
+
+import io
+import json
+import subprocess
+import sys
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django_scopes import scope
+
+from entries.models import Entry, EntryReport
+from tests.entries.helpers import SAMPLES
+from tests.factories import member, staff_user
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _post(client, importer, name, content):
+    client.force_login(member(importer, role="client_admin"))
+    url = reverse("entries:reports", kwargs={"client_slug": importer.slug})
+    return client.post(url, {"files": [SimpleUploadedFile(name, content)]}, follow=True)
+
+
+def _stored_files(settings) -> set[Path]:
+    return {p for p in Path(settings.PRIVATE_STORAGE_ROOT).rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def kept_before(settings):
+    """The private files already on disk (the test session shares one folder)."""
+    return _stored_files(settings)
+
+
+def _assert_refused(response, importer, settings, words: str, kept_before: set):
+    page = response.content.decode()
+    assert words in page, f"the page does not say why: {words!r}"
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+        assert report.status == EntryReport.Status.FAILED
+        assert words in report.message and "nothing was imported" in report.message
+        assert not report.file, "a refused file must not be kept"
+        assert Entry.objects.count() == 0
+    assert _stored_files(settings) == kept_before
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _sample_xlsx_with(part: str, transform) -> bytes:
+    """The sample workbook, with one part rewritten."""
+    source = zipfile.ZipFile(io.BytesIO((SAMPLES / "es003_basic.xlsx").read_bytes()))
+    members = {info.filename: source.read(info) for info in source.infolist()}
+    members[part] = transform(members[part])
+    return _zip(members)
+
+
+def test_upload_over_the_size_limit_is_refused_and_not_kept(client, importer, settings, kept_before):
+    settings.UPLOAD_MAX_BYTES = 10_000
+    content = (SAMPLES / "es003_basic.csv").read_bytes()
+    assert len(content) > settings.UPLOAD_MAX_BYTES
+
+    response = _post(client, importer, "es003_basic.csv", content)
+
+    assert "the limit is" in response.content.decode()
+    with scope(client=importer):
+        assert EntryReport.objects.count() == 0
+    assert _stored_files(settings) == kept_before
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+)
+MISNAMED = [
+    ("PNG renamed .csv", "report.csv", PNG + bytes(range(256)) * 4, "This file is a PNG image"),
+    (
+        "JPEG renamed .csv",
+        "report.csv",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200),
+        "This file is a JPEG image",
+    ),
+    (
+        "ZIP renamed .csv",
+        "report.csv",
+        _zip({"notes.txt": b"hello", "data/report.csv": b"a,b\n1,2\n"}),
+        "a ZIP archive but not an Excel workbook",
+    ),
+    ("gzip renamed .csv", "report.csv", b"\x1f\x8b\x08\x00" + bytes(100), "This file is a gzip archive"),
+    (
+        "HTML renamed .xlsx",
+        "report.xlsx",
+        b"<!DOCTYPE html><html><body><script>alert(1)</script><table><tr><td>Entry Summary Number</td></tr>"
+        b"</table></body></html>",
+        "This file is a web page or XML document",
+    ),
+    (
+        "SVG renamed .csv",
+        "report.csv",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        "This file is a web page or XML document",
+    ),
+    ("PDF renamed .xlsx", "report.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "This is a PDF"),
+    (
+        "old Excel renamed .xlsx",
+        "report.xlsx",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+        "old-format Excel",
+    ),
+    ("program renamed .csv", "report.csv", b"\x7fELF\x02\x01\x01" + bytes(200), "This file is a program"),
+    ("binary noise renamed .csv", "report.csv", bytes(range(256)) * 8, "looks like binary data"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"), [m[1:] for m in MISNAMED], ids=[m[0] for m in MISNAMED]
+)
+def test_file_of_another_kind_under_a_report_name_is_refused_at_upload(
+    client, importer, settings, kept_before, name, content, words
+):
+    response = _post(client, importer, name, content)
+    _assert_refused(response, importer, settings, words, kept_before)
+
+
+@pytest.mark.parametrize(
+    ("sample", "name", "file_format"),
+    [("es003_basic.csv", "report.xlsx", "csv"), ("es003_basic.xlsx", "report.csv", "xlsx")],
+    ids=["CSV renamed .xlsx", "XLSX renamed .csv"],
+)
+def test_genuine_report_under_the_other_extension_is_read_by_its_content(
+    client, importer, django_capture_on_commit_callbacks, sample, name, file_format
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, importer, name, (SAMPLES / sample).read_bytes())
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+        assert report.status == EntryReport.Status.SUCCEEDED, report.message
+        assert report.file_format == file_format
+        assert Entry.objects.count() > 0
+
+
+def _zip_bomb(uncompressed: int) -> bytes:
+    """A workbook-shaped archive whose sheet unpacks to `uncompressed` bytes of XML whitespace."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", b'<?xml version="1.0"?><Types/>')
+        archive.writestr("xl/workbook.xml", b'<?xml version="1.0"?><workbook/>')
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(b'<?xml version="1.0"?><worksheet><sheetData>')
+            chunk = b" " * (1024 * 1024)
+            for _ in range(uncompressed // len(chunk)):
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return buffer.getvalue()
+
+
+BOMB_BYTES = 512 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def zip_bomb():
+    return _zip_bomb(BOMB_BYTES)
+
+
+def _figures(name: str, values: dict) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "security-figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = values
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"{name}: {values}")
+
+
+def test_zip_bomb_is_refused_at_upload_quickly_with_bounded_memory(
+    client, importer, settings, kept_before, zip_bomb
+):
+    ratio = BOMB_BYTES / len(zip_bomb)
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = _post(client, importer, "report.xlsx", zip_bomb)
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    _assert_refused(
+        response, importer, settings, "unpacks to far more data than its size suggests", kept_before
+    )
+    _figures(
+        "zip bomb through the upload page",
+        {
+            "compressed_bytes": len(zip_bomb),
+            "declared_uncompressed_bytes": BOMB_BYTES,
+            "ratio": round(ratio),
+            "seconds": round(seconds, 3),
+            "python_peak_bytes": peak,
+        },
+    )
+    assert seconds < 5
+    assert peak < 64 * 1024 * 1024  # the upload itself is ~0.5 MB; nothing may unpack the sheet
+
+
+def test_zip_bomb_check_alone_stays_small_in_a_fresh_process(tmp_path, zip_bomb):
+    """The whole process's peak memory (RSS), not only Python's: zlib's buffers count too."""
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(zip_bomb)
+    # The peak resident size (VmHWM) is reset just before the check (Linux: clear_refs 5), so what it
+    # reports afterwards is the check's own peak.
+    code = (
+        "import os, sys, time; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'brokerage.settings_test');"
+        "import django; django.setup(); from entries import upload_checks;"
+        "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]);"
+        "rss = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]);"
+        "open('/proc/self/clear_refs', 'w').write('5'); before = rss(); t = time.perf_counter();"
+        "reason = upload_checks.refusal(open(sys.argv[1], 'rb'));"
+        "print(time.perf_counter() - t, before, hwm(), repr(reason))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, cwd=root, check=True
+    )
+    seconds, before_kb, after_kb, reason = run.stdout.strip().split(" ", 3)
+
+    assert "unpacks to far more data" in reason
+    growth = (int(after_kb) - int(before_kb)) * 1024
+    _figures(
+        "zip bomb check in a fresh process",
+        {
+            "seconds": round(float(seconds), 4),
+            "rss_before_bytes": int(before_kb) * 1024,
+            "rss_growth_bytes": growth,
+        },
+    )
+    assert float(seconds) < 1
+    assert growth < 32 * 1024 * 1024
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]>\n"
+)
+EXTERNAL_ENTITY = b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+
+
+@pytest.mark.parametrize(
+    ("part", "prolog"),
+    [
+        ("xl/worksheets/sheet1.xml", BILLION_LAUGHS),
+        ("xl/workbook.xml", EXTERNAL_ENTITY),
+        ("xl/styles.xml", EXTERNAL_ENTITY),
+    ],
+    ids=[
+        "billion laughs in the shared strings",
+        "external entity in the workbook",
+        "external entity in a sheet",
+    ],
+)
+def test_xml_entity_attack_inside_a_workbook_is_refused_at_upload(
+    client, importer, settings, kept_before, part, prolog
+):
+    def inject(xml: bytes) -> bytes:
+        body = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+        return prolog + body.replace(b"<is><t>", b"<is><t>&lol9;&xxe;", 1)
+
+    content = _sample_xlsx_with(part, inject)
+    started = time.perf_counter()
+    response = _post(client, importer, "report.xlsx", content)
+    seconds = time.perf_counter() - started
+
+    _assert_refused(response, importer, settings, "document type declaration", kept_before)
+    assert "root:" not in response.content.decode()  # /etc/passwd was never read into anything
+    assert seconds < 5
+
+
+def test_staff_broker_wide_upload_sniffs_too(client, db, settings, kept_before):
+    from entries.models import BrokerReport
+
+    client.force_login(staff_user(manager=True))
+    client.post(reverse("staff:broker_reports"), {"file": SimpleUploadedFile("all.csv", PNG)}, follow=True)
+
+    report = BrokerReport.objects.get()
+    assert report.status == "failed" and "This file is a PNG image" in report.message
+    assert not report.file and _stored_files(settings) == kept_before
