@@ -130,6 +130,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The queue tasks go to (and workers started without -Q consume): several deployments may share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# On Redis a message whose worker died without acking it (SIGKILL, OOM, a lost machine) is delivered again
+# only once it has been unacked for the visibility timeout. It must exceed the longest task run and the
+# longest retry countdown, or a message still being worked on is delivered a second time (the import's
+# lease makes that harmless, but the other tasks would run twice). Workers look for such messages every
+# unacked_restore_interval seconds (x throttle); short timeouts (the reliability drills) look every second.
+BROKER_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 60 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 1 if BROKER_VISIBILITY_TIMEOUT < 120 else 10,
+    "unacked_restore_throttle": 1 if BROKER_VISIBILITY_TIMEOUT < 120 else 10,
+}
 CELERY_TIMEZONE = "UTC"
 # Daily jobs (run by `celery -A brokerage beat`). Times are UTC: 06:00 UTC is early morning in US ports.
 CELERY_BEAT_SCHEDULE = {

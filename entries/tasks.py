@@ -1,37 +1,52 @@
 """Thin tasks: ids in, fetch, enter the client's scope, one service call."""
 
 from celery import shared_task
-from django_scopes import scope, scopes_disabled
+from django.db import InterfaceError, OperationalError
+from django_scopes import scope
 
-from .models import EntryReport
-from .services import report_import
+from .services import report_claim, report_import, report_import_lease
+
+# The database went away (a restart, a failover, a dropped connection): try again after 5, 10, 20, 40, 80
+# and 160 s (about five minutes in all). Celery's Django fix-up drops the broken connection before the
+# next run, so the retry reconnects.
+RETRY_ON_DATABASE_GONE = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 5 * 60,
+    "retry_jitter": False,
+    "max_retries": 6,
+}
 
 
-@shared_task(bind=True, acks_late=True)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def import_entry_report(self, report_id: int) -> None:
-    with scopes_disabled():  # the id alone does not tell the client; look it up, then claim it
-        claimed = EntryReport.objects.filter(pk=report_id, status=EntryReport.Status.PENDING).update(
-            status=EntryReport.Status.RUNNING
-        )
-        report = EntryReport.objects.select_related("client").get(pk=report_id)
-    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    if not claimed and not (redelivered and report.status == EntryReport.Status.RUNNING):
-        # Done already, or another worker holds it (the sweeper queued a report a busy worker was about
-        # to start). A message redelivered after its worker died finds it RUNNING and goes on.
-        return
-    with scope(client=report.client):
-        report_import(report=report)
+    # A message delivered again (its worker died, or the sweeper queued it too) finds the report finished,
+    # or leased by a live worker, and stops; one whose worker died takes the import over (see the lease).
+    with report_import_lease(report_id=report_id) as leased:
+        if leased is False:
+            return
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        report = report_claim(report_id=report_id, leased=leased, redelivered=redelivered)
+        if report is None:
+            return
+        with scope(client=report.client):
+            report_import(report=report)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_ON_DATABASE_GONE)
 def reclassify_all_clients(as_of: str | None = None) -> dict:
-    """The daily job: paths move with time. One client at a time, each in its own scope."""
+    """The daily job: paths move with time. One client at a time, each in its own scope and transaction.
+
+    Run again after a failure it redoes only what did not commit: a client already re-classified has
+    nothing left to change, so no entry history is written twice.
+    """
     from datetime import date
 
     from django.utils import timezone
 
     from clients.models import Client
 
+    from .figures import figures_refresh
     from .reclassification import entries_reclassify
     from .registry import current_registry
 
@@ -41,6 +56,9 @@ def reclassify_all_clients(as_of: str | None = None) -> dict:
     for client in Client.objects.filter(is_active=True).order_by("pk"):
         with scope(client=client):
             result = entries_reclassify(client=client, as_of=day, registry=registry)
+        # The daily safety net under the dashboard's stored sums: every client's are recomputed (those of
+        # a client whose entries changed were just refreshed by entries_reclassify).
+        figures_refresh(client_id=client.pk, entries=not result.changed)
         totals["clients"] += 1
         totals["checked"] += result.checked
         totals["changed"] += result.changed
@@ -85,7 +103,7 @@ def sweep_queued_reports() -> int:
     return len(reports_sweep_queued())
 
 
-@shared_task(bind=True, acks_late=True, max_retries=6)
+@shared_task(bind=True, acks_late=True, **RETRY_ON_DATABASE_GONE)
 def send_deadline_reminders(self, as_of: str | None = None) -> dict:
     """Daily: one reminder digest per person. Safe to run again: each reminder is recorded once sent."""
     from datetime import date

@@ -73,11 +73,22 @@ def _services_missing_reason(settings) -> str | None:
 
 
 @pytest.fixture
-def celery_worker_process(settings, transactional_db, tmp_path):
+def celery_worker_process(start_celery_worker):
     """A real `celery worker` process consuming a private queue on Redis, on the test database.
 
     Tasks enqueued by the code under test go through Redis to this process (not eager mode). Skipped
     without Redis and PostgreSQL, unless REQUIRE_SERVICES=1 (CI), where that is a failure.
+    """
+    return start_celery_worker()
+
+
+@pytest.fixture
+def start_celery_worker(settings, transactional_db, tmp_path):
+    """Starts real worker processes (see celery_worker_process); each call starts one more.
+
+    start_celery_worker(broker_url=..., env={...}, pool="solo") -> the Popen, with .log_path. Every worker
+    of a test consumes the same private queue, and this process enqueues to it on broker_url (the test
+    Redis unless given). The workers still running at the end are stopped.
     """
     import os
     import subprocess
@@ -101,55 +112,74 @@ def celery_worker_process(settings, transactional_db, tmp_path):
         f"/{db['NAME']}"
     )
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "brokerage.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.TEST_REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PRIVATE_STORAGE_ROOT": str(settings.PRIVATE_STORAGE_ROOT),
-        "DB_CONN_MAX_AGE": "0",
-    }
-    log = tmp_path / "worker.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "brokerage",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    processes = []
     previous = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     app.conf.broker_url = settings.TEST_REDIS_URL
-    try:
+
+    def start(*, broker_url: str | None = None, env: dict | None = None, pool: str = "solo"):
+        broker_url = broker_url or settings.TEST_REDIS_URL
+        if app.conf.broker_url != broker_url:
+            app.conf.broker_url = broker_url
+            app._pool = None  # Celery caches the pool of the first broker URL it used
+            app.amqp._producer_pool = None
+        log = tmp_path / f"worker-{len(processes) + 1}.log"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "brokerage",
+                "worker",
+                f"--pool={pool}",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "brokerage.settings",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": broker_url,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+                "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker's own tasks enqueue goes there too
+                "PRIVATE_STORAGE_ROOT": str(settings.PRIVATE_STORAGE_ROOT),
+                "DB_CONN_MAX_AGE": "0",
+                **(env or {}),
+            },
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
         deadline = time.monotonic() + 60
         while b"ready" not in log.read_bytes():
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("The Celery worker did not start:\n" + log.read_text())
             time.sleep(0.2)
         process.log_path = log
-        yield process
+        return process
+
+    try:
+        yield start
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = previous
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        app._pool = None
+        app.amqp._producer_pool = None
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
