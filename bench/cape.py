@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_cape"
 AS_OF = date(2026, 11, 23)
-FILED_ON = date(2026, 11, 24)
 IEEPA_FROM = date(2025, 2, 4).toordinal()
 IEEPA_DAYS = (date(2026, 2, 23) - date(2025, 2, 4)).days
 DOC_START = "<!-- bench/cape.py results: start -->"
@@ -84,7 +83,8 @@ def _prepare() -> None:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, ledger, reports, audit) go with the clients.
-        cursor.execute("TRUNCATE clients_client RESTART IDENTITY CASCADE")
+        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
+        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
 
 
 def _entry_number(index: int) -> str:
@@ -259,6 +259,7 @@ def _peak_rss_mb() -> float:
 
 
 def bench_es022(rows: int, work: Path) -> dict:
+    from django.utils import timezone
     from django_scopes import scope
 
     from refunds.models import Declaration
@@ -273,7 +274,7 @@ def bench_es022(rows: int, work: Path) -> dict:
                 actor=actor,
                 declaration=declaration,
                 claim_number=f"CAPE-{declaration.sequence:04d}",
-                filed_on=FILED_ON,
+                filed_on=timezone.localdate(),  # a filing cannot predate the build (today)
                 override_reason="Benchmark client: onboarding is not part of the measurement.",
             )
             claims[declaration.pk] = filed.claim_number

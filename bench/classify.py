@@ -82,7 +82,7 @@ def generate(total: int, clients: int, big: int) -> None:
         print(f"reusing {total:,} entries in {clients} clients")
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {Entry._meta.db_table} RESTART IDENTITY CASCADE")
+        cursor.execute(f"TRUNCATE {Entry._meta.db_table}, entries_entryline RESTART IDENTITY CASCADE")
     Client.objects.filter(slug__startswith="bench-").delete()
     rows = Client.objects.bulk_create(
         [Client(slug=f"bench-{i}", legal_name=f"Bench Importer {i} LLC") for i in range(clients)]

@@ -245,7 +245,8 @@ def _prepare_database() -> None:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, lines, reports, audit) go with the clients.
-        cursor.execute("TRUNCATE clients_client RESTART IDENTITY CASCADE")
+        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
+        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
     with scopes_disabled():
         for slug, numbers in (CSV_CLIENT, XLSX_CLIENT):
             client = Client.objects.create(slug=slug, legal_name=f"{slug} LLC")

@@ -184,7 +184,8 @@ def prepare(clients: int, largest: int, smallest: int) -> dict:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, reports, audit) go with the clients.
-        cursor.execute("TRUNCATE clients_client RESTART IDENTITY CASCADE")
+        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
+        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
     with scopes_disabled():
         User.objects.filter(email__endswith=EMAIL_DOMAIN).delete()
     shutil.rmtree(WORK / "storage", ignore_errors=True)  # the stored copies of the reports

@@ -9,8 +9,13 @@ each. Then it measures:
   1. the scan (entries.reminder_services.reminders_plan): who gets which reminder today; median of 3;
   2. the whole daily job (reminders_send, emails to Django's in-memory backend) from scratch, then again
      the same day (idempotent: nothing left to send);
-  3. the staff caseload dashboard and the deadline alerts page for a manager (all 500 clients) and a staff
-     member (20 clients): median and p95 server time over 20 requests (Django test client) and queries.
+  3. what keeping the dashboard's stored figures costs (entries.figures): one client's refresh, and the
+     daily refresh of every client;
+  4. the staff caseload dashboard and the deadline alerts page (first page and the next, keyset) for a
+     manager (all 500 clients) and a staff member (20 clients): the first request, then median and p95
+     server time over 20 requests (Django test client, in-process) and queries.
+If the template database does not exist, bench/classify.py's data is built in place (1,000,000 entries,
+generated as of 2026-11-23 and re-classified as of --today: about 2 minutes), once; later runs reuse it.
 Prints a Markdown block for docs/PERFORMANCE.md.
 """
 
@@ -21,7 +26,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
 
 
-def ensure_database(template: str) -> None:
+def ensure_database(template: str) -> bool:
     import dj_database_url
     import psycopg
 
@@ -46,10 +51,34 @@ def ensure_database(template: str) -> None:
         autocommit=True,
     )
     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
-    if not exists:
+    has_template = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone()
+    built = False
+    if not exists and has_template:
         print(f"Copying {template} into {cfg['NAME']} …", flush=True)
         admin.execute(f'CREATE DATABASE "{cfg["NAME"]}" TEMPLATE "{template}"')
+    elif not exists:
+        print(f"No {template}: building bench/classify.py's data in {cfg['NAME']} …", flush=True)
+        admin.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+        built = True
     admin.close()
+    return built
+
+
+def build_data(today: date) -> None:
+    """bench/classify.py's data as its own run leaves it: generated as of D0, then re-classified as of `today`.
+
+    The re-classification records the path changes (EntryHistory) the reminders announce.
+    """
+    from django_scopes import scopes_disabled
+
+    from bench.classify import generate
+    from entries.tasks import reclassify_all_clients
+
+    with scopes_disabled():  # a benchmark fixture spans every client by design
+        generate(1_000_000, 500, 50_000)
+    started = time.perf_counter()
+    reclassify_all_clients(as_of=today.isoformat())
+    print(f"re-classified as of {today} in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def setup_people() -> tuple[int, int]:
@@ -86,7 +115,7 @@ def main() -> None:
     )
     parser.add_argument("--template", default="portal_bench_classify")
     args = parser.parse_args()
-    ensure_database(args.template)
+    built = ensure_database(args.template)
 
     import django
 
@@ -99,6 +128,8 @@ def main() -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     call_command("migrate", verbosity=0)
+    if built:
+        build_data(date.fromisoformat(args.today))
 
     from django_scopes import scopes_disabled
 
@@ -107,6 +138,7 @@ def main() -> None:
     from entries.reminder_services import reminders_plan, reminders_send
 
     today = date.fromisoformat(args.today)
+    load_at_start = _load()
     client_count, staff_count = setup_people()
     with scopes_disabled():
         entries = Entry.objects.count()
@@ -127,9 +159,12 @@ def main() -> None:
     second = reminders_send(today=today)
     second_s = time.perf_counter() - started
 
-    print(f"\n### Reminder scan benchmark, {date.today():%Y-%m-%d}\n")
-    print(f"{entries:,} entries, {client_count} clients (one client admin each), {staff_count} staff with")
-    print(f"{client_count // staff_count} clients each; the job runs on {today} (PostgreSQL).\n")
+    print(f"\n### Reminders and caseload benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(f"- Command: `{' '.join(sys.argv)}` on `{_database_name()}`")
+    print(f"- Machine: {_cpu()}, {os.cpu_count()} cores, shared with other sessions' work")
+    print(f"- Load average at start (1, 5, 15 min): {load_at_start}; at the end: {_load()}")
+    print(f"- {entries:,} entries, {client_count} clients (one client admin each), {staff_count} staff with")
+    print(f"  {client_count // staff_count} clients each; the job runs on {today} (PostgreSQL).\n")
     print("| What | Seconds | Result |")
     print("|---|---:|---|")
     print(
@@ -140,8 +175,55 @@ def main() -> None:
         f"| Daily job from scratch: scan, record, render and send | {first_s:.2f} | {emails} emails, {first['items']:,} reminders recorded |"
     )
     print(f"| Same job again the same day | {second_s:.2f} | {second['sent']} emails (nothing sent twice) |")
-
+    measure_figures_refresh()
     measure_dashboard()
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def _database_name() -> str:
+    from django.db import connection
+
+    return connection.settings_dict["NAME"]
+
+
+def measure_figures_refresh() -> None:
+    """What keeping the dashboard's figures costs the writers: one client's refresh, and every client's."""
+    from django_scopes import scopes_disabled
+
+    from clients.models import Client
+    from entries.figures import figures_refresh, figures_refresh_all
+    from entries.models import Entry
+
+    with scopes_disabled():
+        sizes = {
+            c.pk: Entry.objects.filter(client=c).count()
+            for c in Client.objects.filter(slug__in=["bench-0", "bench-1"])
+        }
+    print("\n| Stored figures refresh (entries.figures) | Seconds |")
+    print("|---|---:|")
+    for client_id, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            figures_refresh(client_id=client_id)
+            times.append(time.perf_counter() - started)
+        print(f"| One client, {size:,} entries (median of 5) | {statistics.median(times):.3f} |")
+    started = time.perf_counter()
+    count = figures_refresh_all()
+    print(f"| Every client ({count}), the daily safety net | {time.perf_counter() - started:.1f} |")
 
 
 def _with_totp(user) -> None:
@@ -153,28 +235,36 @@ def _with_totp(user) -> None:
 
 
 def measure_dashboard() -> None:
-    """The caseload dashboard and the deadline alerts at this size: median and p95 over 20 requests."""
+    """The caseload dashboard and the deadline alerts at this size: the first request of a fresh client
+    session (nothing is cached: the figures are stored), then median and p95 over 20 requests."""
     from django.db import connection
     from django.test import Client as HttpClient
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from clients.models import User
+    from entries.dashboard_selectors import deadline_alerts
 
     manager, _ = User.objects.get_or_create(
         email="bench-manager@example.com", defaults={"staff_role": "staff_manager"}
     )
     staff = User.objects.get(email="bench-staff-0@example.com")
-    print("\n| Page (1,000,000 entries) | Median ms | p95 ms | Queries |")
-    print("|---|---:|---:|---:|")
+    print("\n| Page (1,000,000 entries) | First ms | Median ms | p95 ms | Queries |")
+    print("|---|---:|---:|---:|---:|")
     for who, user in (("manager, all 500 clients", manager), ("staff member, 20 clients", staff)):
         _with_totp(user)
         http = HttpClient()
         http.force_login(user)
+        alerts = deadline_alerts(user=user, today=timezone.localdate(), days=30)
+        later = f"{alerts.next_after[0]}:{alerts.next_after[1]}" if alerts.next_after else ""
         for name, path in (
             ("Caseload dashboard", "/staff/"),
-            ("Deadline alerts (30 days)", "/staff/deadlines/"),
+            ("Deadline alerts (30 days), first page", "/staff/deadlines/"),
+            ("Deadline alerts, next page (keyset)", f"/staff/deadlines/?after={later}"),
         ):
-            http.get(path)  # warm caches and connections
+            started = time.perf_counter()
+            assert http.get(path).status_code == 200
+            first = (time.perf_counter() - started) * 1000
             times = []
             for _ in range(20):
                 started = time.perf_counter()
@@ -185,8 +275,8 @@ def measure_dashboard() -> None:
                 http.get(path)
             times.sort()
             print(
-                f"| {name}, {who} | {statistics.median(times):.0f} | {times[int(len(times) * 0.95) - 1]:.0f} "
-                f"| {len(queries.captured_queries)} |"
+                f"| {name}, {who} | {first:.0f} | {statistics.median(times):.0f} "
+                f"| {times[int(len(times) * 0.95) - 1]:.0f} | {len(queries.captured_queries)} |"
             )
 
 

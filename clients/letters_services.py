@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import date
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -39,7 +40,11 @@ def letterhead_logo_uri(client: Client) -> str:
 
 def letter_html(*, data: dict, logo_uri: str = "") -> str:
     """The letter as a standalone HTML document: the preview shows it, WeasyPrint prints it."""
-    return render_to_string(template_name(data["kind"]), {"letter": data, "logo_uri": logo_uri})
+    # The stored merge data keeps the date as ISO text; the letter prints it in words.
+    letter_date = date.fromisoformat(data["letter_date"])
+    return render_to_string(
+        template_name(data["kind"]), {"letter": data, "logo_uri": logo_uri, "letter_date": letter_date}
+    )
 
 
 def letter_pdf(html: str) -> bytes:

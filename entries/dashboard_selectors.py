@@ -1,8 +1,9 @@
-"""The staff caseload dashboard and deadline alerts: every figure aggregated in the database.
+"""The staff caseload dashboard and deadline alerts, read from each client's stored figures.
 
-One grouped query over entries gives each client's figures, the pipeline by path and the deadlines of the
-next 90 days per week (conditional sums), whatever the number of entries; the ledger figures come from
-refunds.selectors when that app is installed.
+The sums over entries and the CAPE ledger are kept per client by entries.figures (recomputed by the
+services that change them), so a page reads a few rows per client, however many entries there are.
+The date-dependent figures (amount at risk, next deadline, the 90-day chart) are decided here from the
+absolute deadline days stored, so they are right on any day.
 """
 
 from __future__ import annotations
@@ -12,34 +13,38 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django_scopes import scopes_disabled
 
-from clients.models import Client, User
+from clients.models import Client, StaffAssignment, User
 from clients.onboarding import readiness
 from clients.selectors import caseload_clients
 
-from .models import Entry, RefundPath
+from .models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
 from .reminders import REMINDED_KINDS
 
 AT_RISK_DAYS = 30
-FIGURES_TTL = 120  # seconds a client's entry figures stay cached (the page says how old they are)
 CHART_WEEKS = 13  # the next 90 days, week by week
 ZERO = Decimal("0")
-_MONEY = Value(ZERO, output_field=DecimalField(max_digits=18, decimal_places=2))
-
-
-def _sum(condition=None):
-    return Coalesce(Sum("ieepa_duty", filter=condition), _MONEY)
-
-
-try:  # the ledger (filed, accepted, refunded, open rejections) exists once the refunds app is installed
-    from refunds import selectors as refund_selectors
-except ImportError:  # pragma: no cover - the refunds app ships with the portal; kept optional on purpose
-    refund_selectors = None
+LEDGER_FIGURES = ("filed", "accepted", "refunded", "refunded_principal")
 
 
 @dataclass
@@ -73,7 +78,7 @@ class Dashboard:
     pipeline: list[tuple[str, Decimal]]  # (path label, IEEPA duty)
     weeks: list[tuple[date, Decimal]]  # (week start, IEEPA duty with a deadline that week)
     totals: dict
-    has_ledger: bool
+    has_ledger: bool = True
 
 
 SORTS = {
@@ -86,57 +91,44 @@ SORTS = {
 }
 
 
-def _entry_aggregates(today: date) -> dict:
-    soon = Q(
-        next_deadline_kind__in=REMINDED_KINDS,
-        next_deadline__gte=today,
-        next_deadline__lte=today + timedelta(days=AT_RISK_DAYS),
-    )
-    aggregates = {
-        "entries": Count("pk"),
-        "ieepa": _sum(),
-        "at_risk": _sum(soon),
-        "nearest": Min(
-            "next_deadline", filter=Q(next_deadline_kind__in=REMINDED_KINDS, next_deadline__gte=today)
-        ),
-    }
-    for week in range(CHART_WEEKS):
-        start = today + timedelta(days=7 * week)
-        aggregates[f"w{week}"] = _sum(
-            Q(
-                next_deadline_kind__in=REMINDED_KINDS,
-                next_deadline__gte=start,
-                next_deadline__lt=start + timedelta(days=7),
-            )
+def _ledger_annotations() -> dict:
+    """The client's LedgerFigures row (one per client, or none), read with the clients."""
+    money = Value(ZERO, output_field=DecimalField())
+    rows = LedgerFigures.objects.filter(client_id=OuterRef("pk"))
+    return {
+        f"ledger_{name}": Coalesce(
+            Subquery(rows.values(name)[:1]), money if name == "refunded_principal" else 0
         )
-    return aggregates
-
-
-def _entry_figures(clients: list[Client], today: date) -> list[dict]:
-    """Each client's entry figures per refund path: cached per client for a short while, the rest in one query.
-
-    Summing a million entries takes about a second, too slow for a page staff reload all day; the figures
-    move with imports and the daily re-classification, so a client's stay cached FIGURES_TTL seconds.
-    """
-    # The creation time tells a client apart from a deleted one whose id was reused.
-    keys = {
-        c.pk: f"dashboard:entries:{c.pk}:{c.created_at.timestamp():.6f}:{today.isoformat()}" for c in clients
+        for name in (*LEDGER_FIGURES, "open_rejections")
     }
-    cached = cache.get_many(list(keys.values()))
-    missing = [client_id for client_id, key in keys.items() if key not in cached]
-    fresh: dict[int, list[dict]] = {client_id: [] for client_id in missing}
-    if missing:
-        for group in (
-            Entry.objects.filter(client_id__in=missing)
-            .values("client_id", "refund_path")
-            .annotate(**_entry_aggregates(today))
-            .order_by()
-        ):
-            fresh[group["client_id"]].append(group)
-        cache.set_many({keys[client_id]: groups for client_id, groups in fresh.items()}, FIGURES_TTL)
-    return [group for groups in cached.values() for group in groups] + [
-        group for groups in fresh.values() for group in groups
-    ]
+
+
+def _path_figures(client_ids: list[int]):
+    """(client, refund path, entries, IEEPA duty): a few rows per client."""
+    return PathFigures.objects.filter(client_id__in=client_ids).values_list(
+        "client_id", "refund_path", "entries", "ieepa"
+    )
+
+
+def _deadline_figures(client_ids: list[int], today: date):
+    """The stored deadline days from today on, summed per client, chart week (13: later) and "within 30 days".
+
+    One row per (client, week, at risk or not), with the week's first deadline: the nearest deadline, the
+    amount at risk and the chart come from one query, bucketed by the database.
+    """
+    week = Case(
+        *(When(day__lt=today + timedelta(days=7 * (w + 1)), then=Value(w)) for w in range(CHART_WEEKS)),
+        default=Value(CHART_WEEKS),
+        output_field=IntegerField(),
+    )
+    soon = ExpressionWrapper(Q(day__lte=today + timedelta(days=AT_RISK_DAYS)), output_field=BooleanField())
+    return (
+        DeadlineFigures.objects.filter(client_id__in=client_ids, day__gte=today)
+        .values("client_id", week=week, soon=soon)
+        .annotate(nearest=Min("day"), amount=Sum("ieepa"))
+        .values_list("client_id", "week", "soon", "nearest", "amount")
+        .order_by()
+    )
 
 
 def caseload_dashboard(
@@ -156,33 +148,49 @@ def caseload_dashboard(
     with scopes_disabled():  # aggregates over the clients the user may see (ids from caseload_clients)
         blocked = ChecklistItem.objects.filter(client=OuterRef("pk"), status="blocked")
         clients = list(
-            caseload_clients(user=user, staff_id=staff_id, search=search).annotate(blocked=Exists(blocked))
+            caseload_clients(user=user, staff_id=staff_id, search=search)
+            .prefetch_related(None)  # the assigned staff are loaded for the page shown only, below
+            .only("id", "slug", "legal_name", "is_active", "created_at")  # what the page and readiness read
+            .annotate(blocked=Exists(blocked), **_ledger_annotations())
         )
-        grouped = _entry_figures(clients, today)
-        rows = {c.pk: ClientRow(client=c, ready=False, missing=(), blocked=c.blocked) for c in clients}
+        rows = {
+            c.pk: ClientRow(
+                client=c,
+                ready=False,
+                missing=(),
+                blocked=c.blocked,
+                ledger={name: getattr(c, f"ledger_{name}") for name in LEDGER_FIGURES},
+                open_rejections=c.ledger_open_rejections,
+            )
+            for c in clients
+        }
         pipeline: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for client_id, path, count, ieepa in _path_figures(list(rows)):
+            row = rows[client_id]
+            row.entries += count
+            row.ieepa += ieepa
+            if path == RefundPath.CAPE_PHASE1:
+                row.refundable += ieepa
+            if path == RefundPath.NEEDS_DATA:
+                row.needs_review += count
+            pipeline[path] += ieepa
         weeks = [ZERO] * CHART_WEEKS
-        for g in grouped:
-            row = rows[g["client_id"]]
-            row.entries += g["entries"]
-            row.ieepa += g["ieepa"]
-            row.at_risk += g["at_risk"]
-            if g["refund_path"] == RefundPath.CAPE_PHASE1:
-                row.refundable += g["ieepa"]
-            if g["refund_path"] == RefundPath.NEEDS_DATA:
-                row.needs_review += g["entries"]
-            if g["nearest"] and (row.next_deadline is None or g["nearest"] < row.next_deadline):
-                row.next_deadline = g["nearest"]
-            pipeline[g["refund_path"] or ""] += g["ieepa"]
-            for week in range(CHART_WEEKS):
-                weeks[week] += g[f"w{week}"]
-        has_ledger = refund_selectors is not None
-        if has_ledger:
-            _add_ledger(rows)
+        for client_id, week, soon, nearest, amount in _deadline_figures(list(rows), today):
+            row = rows[client_id]
+            if row.next_deadline is None or nearest < row.next_deadline:
+                row.next_deadline = nearest
+            if soon:
+                row.at_risk += amount
+            if week < CHART_WEEKS:
+                weeks[week] += amount
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))
     shown = Paginator(ordered, page_size).get_page(page)
-    with scopes_disabled():  # the checklists of the clients on this page only (same ids as above)
+    with scopes_disabled():  # the checklists and staff of the clients on this page only (same ids as above)
         onboarding = _load([row.client for row in shown])
+        prefetch_related_objects(
+            [row.client for row in shown],
+            Prefetch("staff_assignments", queryset=StaffAssignment.objects.select_related("staff")),
+        )
     for row in shown:
         ready = readiness(onboarding[row.client.pk].state)
         row.ready, row.missing = ready.ready, ready.missing
@@ -200,30 +208,7 @@ def caseload_dashboard(
             for name in ("ieepa", "refundable", "at_risk")
         }
         | {"clients": len(ordered), "open_rejections": sum(r.open_rejections for r in ordered)},
-        has_ledger=has_ledger,
     )
-
-
-def _add_ledger(rows: dict[int, ClientRow]) -> None:
-    """Filed, accepted, refunded (refunds' own totals) and open rejections per client, in one grouped query."""
-    from refunds.models import DeclarationEntry
-
-    # refunds.selectors owns both rules: the ledger totals and "rejected and not re-filed since".
-    open_rejections = refund_selectors._open_rejections().filter(pk=OuterRef("pk"))
-    grouped = (
-        DeclarationEntry.objects.filter(client_id__in=list(rows))
-        .exclude(status=DeclarationEntry.Status.RELEASED)
-        .values("client_id")
-        .annotate(
-            **refund_selectors._totals_aggregates(),
-            open_rejections=Count("pk", filter=Q(Exists(open_rejections))),
-        )
-        .order_by()
-    )
-    for totals in grouped:
-        row = rows[totals.pop("client_id")]
-        row.open_rejections = totals.pop("open_rejections")
-        row.ledger = totals
 
 
 @dataclass
@@ -233,40 +218,78 @@ class AlertGroup:
     amount: Decimal
 
 
-ALERT_LIMIT = 500
+@dataclass
+class Alerts:
+    groups: list[AlertGroup]  # this page's entries by client (clients by their nearest deadline)
+    total: int  # every entry due in the window
+    shown: int
+    next_after: tuple[date, str] | None  # where the next page starts (keyset), if there is one
+
+
+ALERT_PAGE = 100
 
 
 def deadline_alerts(
-    *, user: User, today: date, days: int, staff_id: int | None = None
-) -> tuple[list[AlertGroup], int]:
-    """Entries across the caseload whose CAPE window or protest deadline falls within `days`, by client.
+    *,
+    user: User,
+    today: date,
+    days: int,
+    staff_id: int | None = None,
+    after: tuple[date, str] | None = None,
+    limit: int = ALERT_PAGE,
+) -> Alerts:
+    """Entries across the caseload whose CAPE window or protest deadline falls within `days`, nearest first.
 
-    Returns the groups (nearest deadline first within a client; clients by their nearest) and the total
-    count, which may exceed the ALERT_LIMIT rows shown.
+    A page of `limit` entries from `after` (the deadline and entry number of the last one already
+    shown): keyset pagination, so a later page costs what the first does.
     """
-    clients = {c.pk: c for c in caseload_clients(user=user, staff_id=staff_id)}
+    visible = caseload_clients(user=user, staff_id=staff_id).prefetch_related(None)
+    clients = {c.pk: c for c in visible.only("id", "slug", "legal_name")}
+    last = today + timedelta(days=days)
+    start = max(after[0], today) if after else today
     with scopes_disabled():  # across the clients the user may see (ids from caseload_clients)
+        # The stored count per deadline day gives the total and the day by which this page's entries all
+        # fall (the after-day's own are not counted: some were on earlier pages), so the entries are
+        # read through (client, next_deadline) up to that day only.
+        per_day = (
+            DeadlineFigures.objects.filter(client_id__in=list(clients), day__gte=today, day__lte=last)
+            .values("day")
+            .annotate(count=Sum("entries"))
+            .values_list("day", "count")
+            .order_by("day")
+        )
+        total, ahead, cutoff = 0, 0, None
+        for day, count in per_day:
+            total += count
+            if day > start:
+                ahead += count
+                if cutoff is None and ahead > limit:
+                    cutoff = day
         due = Entry.objects.filter(
             client_id__in=list(clients),
             next_deadline_kind__in=REMINDED_KINDS,
-            next_deadline__gte=today,
-            next_deadline__lte=today + timedelta(days=days),
+            next_deadline__gte=start,
+            next_deadline__lte=last,
+        ).only(
+            "client_id", "entry_number", "refund_path", "ieepa_duty", "next_deadline", "next_deadline_kind"
         )
-        total = due.count()
-        entries = list(
-            due.only(
-                "client_id",
-                "entry_number",
-                "refund_path",
-                "ieepa_duty",
-                "next_deadline",
-                "next_deadline_kind",
-            ).order_by("next_deadline", "entry_number")[:ALERT_LIMIT]
-        )
+        if after:
+            due = due.exclude(next_deadline=after[0], entry_number__lte=after[1])
+        due = due.order_by("next_deadline", "entry_number")
+        entries = list(due.filter(next_deadline__lte=cutoff)[: limit + 1] if cutoff else due[: limit + 1])
+        if cutoff and len(entries) <= limit:  # the stored counts were ahead of the rows (stale): read on
+            entries = list(due[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
     groups: dict[int, AlertGroup] = {}
     for entry in entries:
         entry.client = clients[entry.client_id]
         group = groups.setdefault(entry.client_id, AlertGroup(clients[entry.client_id], [], ZERO))
         group.entries.append(entry)
         group.amount += entry.ieepa_duty
-    return list(groups.values()), total
+    return Alerts(
+        groups=list(groups.values()),
+        total=total,
+        shown=len(entries),
+        next_after=(entries[-1].next_deadline, entries[-1].entry_number) if more else None,
+    )

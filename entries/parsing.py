@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from entries import xlsx
 from entries.entry_numbers import canonical, check_digit, is_well_formed
@@ -43,8 +43,11 @@ class InvalidValue(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
+    """One valid tariff row. A named tuple, not a frozen dataclass: a million-row report makes a million
+    of them, and a frozen dataclass of 18 fields takes about 2 µs to build (each field goes through
+    object.__setattr__), a named tuple about 0.3 µs."""
+
     row_number: int
     entry_number: str
     line_number: int | None

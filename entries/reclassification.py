@@ -16,6 +16,7 @@ from clients.models import Client, User
 
 from .chapter99 import Registry
 from .classification import Classification, classify_totals
+from .figures import figures_refresh
 from .models import Entry, EntryHistory
 from .registry import current_registry
 
@@ -145,6 +146,8 @@ def entries_reclassify(
                 _flush(client, updates, history)
                 updates, history = [], []
         _flush(client, updates, history)
+        if result.changed:
+            figures_refresh(client_id=client.pk, ledger=False)  # the dashboard's sums of this client
     return result
 
 

@@ -10,6 +10,7 @@ sends only what was not yet recorded.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,13 +18,14 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django_scopes import scopes_disabled
 
+from brokerage.bulk import write_rows
 from clients.emails import send_templated
 from clients.models import (
     Client,
@@ -48,6 +50,7 @@ from .reminders import (
 )
 
 logger = logging.getLogger(__name__)
+DATABASE_GONE = (OperationalError, InterfaceError)
 DIGEST_ITEMS_PER_CLIENT = 50  # an email lists the nearest; the rest are counted, with a link
 CHANGE_LOOKBACK_DAYS = 7  # path changes older than this are not news any more (a missed day is caught up)
 
@@ -215,6 +218,8 @@ def reminders_send(*, today: date | None = None) -> dict:
                 counts["items"] += len(plan.items)
             else:
                 counts["skipped"] += 1
+        except DATABASE_GONE:
+            raise  # every next digest would fail too: the task retries the run (entries/tasks.py)
         except Exception:
             counts["failed"] += 1
             logger.exception("The reminder digest to user %s could not be sent", plan.user.pk)
@@ -222,37 +227,90 @@ def reminders_send(*, today: date | None = None) -> dict:
 
 
 def _send_digest(*, plan: Plan, clients: dict[int, Client], today: date) -> bool:
-    with transaction.atomic(), scopes_disabled():  # items of several clients go in one digest
-        digest, created = ReminderDigest.objects.get_or_create(
-            recipient=plan.user, day=today, defaults={"item_count": len(plan.items)}
-        )
-        if not created:
-            return False  # one email a day: what came up since waits for tomorrow's digest
-        SentReminder.objects.bulk_create(
-            [
-                SentReminder(
-                    client_id=i.client_id,
-                    digest=digest,
-                    recipient=plan.user,
-                    reason=i.reason,
-                    entry_number=i.entry_number,
-                    deadline=i.deadline,
-                    deadline_kind=i.deadline_kind,
-                    threshold=i.threshold,
-                    history_id=i.history_id,
-                )
-                for i in plan.items
-            ]
-        )
-        sections, calendar = _digest_context(plan=plan, clients=clients, today=today)
-        # Inside the transaction: if the mail server refuses, nothing is recorded and the next run retries.
-        send_templated(
-            "reminder_digest",
-            to=[plan.user.email],
-            context={"recipient": plan.user, "sections": sections, "today": today},
-            attachments=[("deadline.ics", calendar, "text/calendar")] if calendar else [],
+    sent = False
+    try:
+        with transaction.atomic(), scopes_disabled():  # items of several clients go in one digest
+            if not _record_digest(plan=plan, today=today):
+                return False  # one email a day: what came up since waits for tomorrow's digest
+            sections, calendar = _digest_context(plan=plan, clients=clients, today=today)
+            # Inside the transaction: if the mail server refuses, nothing is recorded and the next run retries.
+            send_templated(
+                "reminder_digest",
+                to=[plan.user.email],
+                context={"recipient": plan.user, "sections": sections, "today": today},
+                attachments=[("deadline.ics", calendar, "text/calendar")] if calendar else [],
+            )
+            sent = True
+    except DATABASE_GONE:
+        if not sent:
+            raise
+        # The email is out but the commit recording it failed (the database restarted): record it again
+        # as soon as the database is back, or the task's retry would send it a second time.
+        _record_when_back(plan=plan, today=today)
+        logger.warning(
+            "The digest to user %s was sent as the database went away; recorded again", plan.user.pk
         )
     return True
+
+
+RECORD_WAIT_SECONDS = 120
+
+
+def _record_when_back(*, plan: Plan, today: date) -> None:
+    give_up = time.monotonic() + RECORD_WAIT_SECONDS
+    while True:
+        try:
+            connection.close_if_unusable_or_obsolete()
+            with transaction.atomic(), scopes_disabled():
+                _record_digest(plan=plan, today=today)
+            return
+        except DATABASE_GONE:
+            if time.monotonic() > give_up:
+                logger.error("The reminder digest sent to user %s could not be recorded", plan.user.pk)
+                raise
+            time.sleep(1)
+
+
+def _record_digest(*, plan: Plan, today: date) -> bool:
+    """Today's digest and its items for the person; False if today's digest is recorded already."""
+    digest, created = ReminderDigest.objects.get_or_create(
+        recipient=plan.user, day=today, defaults={"item_count": len(plan.items)}
+    )
+    if created:
+        # COPY on PostgreSQL (a first run records over 100,000 reminders; bulk_create's INSERTs took most
+        # of the job), plain inserts elsewhere; the unique constraints still hold every row to one.
+        write_rows(
+            SentReminder._meta.db_table,
+            SENT_REMINDER_COLUMNS,
+            (
+                (
+                    i.client_id,
+                    digest.pk,
+                    plan.user.pk,
+                    i.reason,
+                    i.entry_number,
+                    i.deadline,
+                    i.deadline_kind,
+                    i.threshold,
+                    i.history_id,
+                )
+                for i in plan.items
+            ),
+        )
+    return created
+
+
+SENT_REMINDER_COLUMNS = (
+    "client_id",
+    "digest_id",
+    "recipient_id",
+    "reason",
+    "entry_number",
+    "deadline",
+    "deadline_kind",
+    "threshold",
+    "history_id",
+)
 
 
 def _entry_url(client: Client, entry_number: str) -> str:
@@ -265,11 +323,14 @@ def _digest_context(*, plan: Plan, clients: dict[int, Client], today: date):
     by_client: dict[int, list[Item]] = defaultdict(list)
     for item in ordered:
         by_client[item.client_id].append(item)
+    patterns = {cid: _entry_url_pattern(clients[cid]) for cid in by_client}
     # Sorted by deadline: the nearest are listed, the rest counted with a link to the client's entries.
     sections = [
         {
             "client": clients[cid],
-            "items": [_item_context(i, clients[cid], today) for i in items[:DIGEST_ITEMS_PER_CLIENT]],
+            "items": [
+                _item_context(i, clients[cid], today, patterns[cid]) for i in items[:DIGEST_ITEMS_PER_CLIENT]
+            ],
             "more": max(0, len(items) - DIGEST_ITEMS_PER_CLIENT),
             "entries_url": settings.SITE_URL
             + reverse("entries:list", kwargs={"client_slug": clients[cid].slug}),
@@ -291,17 +352,41 @@ def _digest_context(*, plan: Plan, clients: dict[int, Client], today: date):
     return sections, calendar
 
 
-def _item_context(item: Item, client: Client, today: date) -> dict:
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _item_context(item: Item, client: Client, today: date, entry_url: str = "") -> dict:
+    """One line of a digest, formatted here once (a first run lists some 75,000 lines; template filters
+    and one reverse() per line took most of the rendering). entry_url: the client's detail URL with
+    ENTRY in place of the number (_entry_url_pattern)."""
+    days_left = (item.deadline - today).days if item.deadline else None
     return {
         "entry_number": item.entry_number,
         "reason": item.reason,
         "amount": item.amount,
+        "amount_text": f"{item.amount:,.2f}",
         "deadline": item.deadline,
+        "deadline_text": f"{_MONTHS[item.deadline.month - 1]} {item.deadline.day}, {item.deadline.year}"
+        if item.deadline
+        else "",
         "deadline_label": deadline_label(item.deadline_kind) if item.deadline_kind else "",
-        "days_left": (item.deadline - today).days if item.deadline else None,
+        "days_left": days_left,
+        "days_text": f"{days_left} day{'' if days_left == 1 else 's'} left" if days_left is not None else "",
         "change": item.change,
-        "url": _entry_url(client, item.entry_number),
+        "url": _fill(entry_url, item.entry_number) if entry_url else _entry_url(client, item.entry_number),
     }
+
+
+_ENTRY = "ENTRY"  # not an entry number (those are 11 characters): stands for one in a URL pattern
+
+
+def _fill(pattern: str, entry_number: str) -> str:
+    before, _, after = pattern.rpartition(_ENTRY)  # the last one: the slug, earlier, may hold the word
+    return before + entry_number + after
+
+
+def _entry_url_pattern(client: Client) -> str:
+    return _entry_url(client, _ENTRY)
 
 
 def _prodid() -> str:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from clients import audit
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 
-from . import parsing
+from . import parsing, upload_checks
+from .figures import figures_refresh
 from .ingestion import import_report
 from .models import EntryReport
 from .registry import current_registry
@@ -52,6 +55,30 @@ def previous_import(*, client: Client, sha256: str) -> EntryReport | None:
     )
 
 
+def _import_in_flight(*, client: Client, sha256: str) -> EntryReport | None:
+    """An upload of the very same file still waiting or being imported."""
+    waiting = (EntryReport.Status.PENDING, EntryReport.Status.RUNNING)
+    return EntryReport.objects.filter(client=client, sha256=sha256, status__in=waiting).first()
+
+
+# PostgreSQL advisory locks are keyed by two 32-bit numbers: the first says what the second is.
+_LOCK_UPLOAD = 0x45520001  # (this, hash of client and SHA-256): one upload of a file at a time
+_LOCK_IMPORT = 0x45520002  # (this, report id): the import lease
+
+
+def _lock_upload(*, client: Client, sha256: str) -> None:
+    """Until the transaction ends, the same client's uploads of the same file wait for each other.
+
+    Without it two people uploading one file at the same moment both find no earlier import and both
+    queue one. Other databases serialise writers anyway (SQLite) or are not used.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_UPLOAD, f"{client.pk}:{sha256}"]
+            )
+
+
 def report_upload(
     *, actor: User | None, client: Client, uploaded, reprocess: bool = False, enqueue: bool = True
 ) -> tuple[EntryReport, bool]:
@@ -62,10 +89,18 @@ def report_upload(
     name = uploaded.name or "report"
     check_upload_size(uploaded)
     sha256 = _sha256(uploaded)
-    earlier = previous_import(client=client, sha256=sha256)
-    if earlier is not None and not reprocess:
-        return earlier, False
+    refused = upload_checks.refusal(uploaded)  # by content, never by the file's name
+    if refused:
+        return upload_checks.report_refused(
+            actor=actor, client=client, name=name, sha256=sha256, size=uploaded.size, reason=refused
+        ), True
     with transaction.atomic():
+        _lock_upload(client=client, sha256=sha256)
+        earlier = previous_import(client=client, sha256=sha256)
+        if not reprocess:
+            same = earlier or _import_in_flight(client=client, sha256=sha256)
+            if same is not None:
+                return same, False
         report = EntryReport(
             client=client,
             created_by=actor,
@@ -93,7 +128,10 @@ def _enqueue(report_id: int) -> None:
     from .tasks import import_entry_report
 
     try:
-        import_entry_report.apply_async((report_id,), retry=False)
+        # One connection attempt: while Redis is down the upload answers at once instead of after the
+        # pooled connection's retries (broker_connection_timeout, about 6 s per file).
+        with import_entry_report.app.connection_for_write(transport_options={"max_retries": 0}) as broker:
+            import_entry_report.apply_async((report_id,), retry=False, connection=broker)
     except Exception:  # kombu raises several connection error types; none may lose the upload
         logger.warning(
             "Could not queue the import of report %s; the sweeper will retry", report_id, exc_info=True
@@ -117,13 +155,102 @@ def reports_sweep_queued(*, now=None) -> list[int]:
                 status=EntryReport.Status.PENDING, created_at__lte=now - SWEEP_AFTER
             ).values_list("pk", flat=True)
         )
+        ids += _orphaned_imports()
     for report_id in ids:
         _enqueue(report_id)
     return ids
 
 
+def _orphaned_imports() -> list[int]:
+    """Reports left running by a worker that died: nobody holds their lease (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return []
+    running = set(EntryReport.objects.filter(status=EntryReport.Status.RUNNING).values_list("pk", flat=True))
+    if not running:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [_LOCK_IMPORT],
+        )
+        leased = {int(row[0]) for row in cursor.fetchall()}
+    return sorted(pk for pk in running if pk % 2**31 not in leased)
+
+
+LEASE_WAIT_SECONDS = 3
+
+
+@contextmanager
+def report_import_lease(*, report_id: int):
+    """Yields True while this worker holds the report's import lease, False if a live worker holds it.
+
+    The lease is a PostgreSQL session advisory lock, so it lives exactly as long as the worker's database
+    session: a worker that dies (SIGKILL, OOM, a lost machine) loses it with its connection and another
+    may take the import over, and a live worker's import is never taken from it, however long it runs.
+    Yields None on other databases (the embedded SQLite default runs tasks in-process, one at a time).
+    """
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    key = [_LOCK_IMPORT, report_id % 2**31]
+    # A dead worker's session can hold the lease a moment longer than the worker lived (its server
+    # process is still exiting when a pool's new process gets the message back): wait that moment out.
+    give_up = time.monotonic() + LEASE_WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            held = cursor.fetchone()[0]
+            if held or time.monotonic() > give_up:
+                break
+            time.sleep(0.2)
+        if held and connection.pg_version >= 140000:
+            # A worker killed in the middle of a long statement (the merge): its server process notices
+            # within a second, rolls back and frees the lease, instead of running the statement to its end.
+            cursor.execute("SET client_connection_check_interval = 1000")
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            except DatabaseError:  # the connection is gone, and the lock with it
+                logger.warning("Could not release the import lease of report %s", report_id, exc_info=True)
+
+
+def report_claim(*, report_id: int, leased: bool | None, redelivered: bool = False) -> EntryReport | None:
+    """The report to import now, marked running; None when it is finished or another worker has it.
+
+    With the lease held (PostgreSQL), a report still marked running was left by a dead worker: it is
+    taken over. Without leases, only a redelivered message (its worker died) may take a running one.
+    """
+    from django_scopes import scopes_disabled
+
+    takeover = bool(leased) or redelivered
+    statuses = [EntryReport.Status.PENDING, *([EntryReport.Status.RUNNING] if takeover else [])]
+    with scopes_disabled():  # the id alone does not tell the client; the caller enters its scope
+        claimed = EntryReport.objects.filter(pk=report_id, status__in=statuses).update(
+            status=EntryReport.Status.RUNNING
+        )
+        if not claimed:
+            return None
+        return EntryReport.objects.select_related("client").get(pk=report_id)
+
+
 def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryReport:
     """Run the import of an uploaded report, moving its job row from pending to succeeded or failed."""
+    if report.status == EntryReport.Status.FAILED and not report.file:
+        return report  # refused at upload (entries.upload_checks): nothing was kept to import
+    # Under the lease (taken again if the task holds it: it is re-entrant), so that the sweeper never
+    # takes an import started without the task (the import command, routed broker reports) for an orphan.
+    with report_import_lease(report_id=report.pk) as leased:
+        if leased is False:
+            return report  # another live process is importing it
+        return _report_import(report=report, as_of=as_of)
+
+
+def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
     client = report.client
     as_of = as_of or timezone.localdate()
     allowed = set(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
@@ -178,7 +305,7 @@ def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryRep
             "total_count",
         ]
     )
-    _reclassify_marked(report, as_of)
+    _reclassify_marked(report, as_of)  # the import itself refreshed the client's figures (entries.figures)
     job_succeed(report, message=summary(report))
     _audit_result(
         report,
@@ -295,7 +422,8 @@ def entries_recompute_programs(*, client: Client, registry) -> int:
 
     changes, affected = [], set()
     lines = (
-        EntryLine.objects.filter(client=client)
+        # Through the client's entries: lines are indexed by (entry, client), not by client alone.
+        EntryLine.objects.filter(client=client, entry__client=client)
         .values_list("id", "hts", "program", "entry_id", "entry__entry_date", "entry__entry_summary_date")
         .iterator(chunk_size=10_000)
     )
@@ -338,4 +466,5 @@ def entries_recompute_programs(*, client: Client, registry) -> int:
             where=f"{Entry._meta.db_table}.client_id = %s",
             params=[client.pk],
         )
+        figures_refresh(client_id=client.pk, ledger=False)  # the IEEPA totals moved
     return len(affected)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from brokerage.bulk import update_from_rows, write_rows
 from clients.jobs import job_progress
 from entries.entry_numbers import display
+from entries.figures import figures_refresh
 from entries.models import Entry
 
 from .cbp_reports import BadRow, FileRejected, Row, open_cbp_report
@@ -175,6 +176,7 @@ def reconcile(*, report: CbpReport, on_progress: Callable[[int, int | None], Non
     problems.flush()
     with transaction.atomic():
         matcher.apply(outcome)
+        figures_refresh(client_id=report.client_id, entries=False)  # the dashboard's ledger figures
     outcome.unmatched = problems.count
     outcome.matched = outcome.rows_read - outcome.unmatched
     CbpReport.objects.filter(pk=report.pk).update(

@@ -19,6 +19,7 @@ from clients.jobs import job_fail, job_start, job_succeed
 from clients.models import Client, User
 from clients.onboarding_selectors import client_ready_to_file
 from clients.tenancy import ADMIN_ROLES, client_access_for
+from entries.figures import figures_refresh
 from entries.models import Entry
 
 from . import selectors
@@ -91,6 +92,7 @@ def declaration_batch_build(
             ]
         )
         _write_ledger(client=client, declarations=declarations, plan=plan)
+        figures_refresh(client_id=client.pk, entries=False)  # the caseload dashboard's ledger figures
         audit.record(
             client=client,
             actor=actor,
@@ -160,6 +162,7 @@ def declaration_discard(*, actor: User, declaration: Declaration) -> Declaration
         released = DeclarationEntry.objects.filter(declaration=declaration).update(
             status=DeclarationEntry.Status.RELEASED
         )
+        figures_refresh(client_id=declaration.client_id, entries=False)
         audit.record(
             client=declaration.client,
             actor=actor,
@@ -272,6 +275,7 @@ def declaration_record_filing(
         declaration.save(
             update_fields=["status", "claim_number", "filed_on", "filed_by", "filed_at", "readiness_override"]
         )
+        figures_refresh(client_id=client.pk, entries=False)  # its entries now count as filed
         if problems:
             audit.record(
                 client=client,

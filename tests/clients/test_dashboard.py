@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,20 +12,16 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import ChecklistItem
+from entries.dashboard_selectors import caseload_dashboard, deadline_alerts
+from entries.figures import figures_refresh
 from entries.models import Entry
 from tests.factories import ClientFactory, assign
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()  # the dashboard caches entry figures per client id, and ids repeat between tests
-    yield
-    cache.clear()
-
-
 def _entry(client, number, *, path="cape_phase1", duty="1000.00", days=None, kind="cape_window_closes"):
+    """An entry as an import leaves it: stored, and the client's dashboard figures refreshed."""
     with scope(client=client):
-        return Entry.objects.create(
+        entry = Entry.objects.create(
             client=client,
             entry_number=number,
             refund_path=path,
@@ -34,6 +29,8 @@ def _entry(client, number, *, path="cape_phase1", duty="1000.00", days=None, kin
             next_deadline=timezone.localdate() + timedelta(days=days) if days is not None else None,
             next_deadline_kind=kind if days is not None else "",
         )
+    figures_refresh(client_id=client.pk)
+    return entry
 
 
 def _order(html: str) -> list[str]:
@@ -179,16 +176,19 @@ def test_alerts_for_staff_cover_only_their_caseload(client, client_a, client_b, 
     assert "ABC12345676" in html and "BBB12345676" not in html
 
 
-def test_dashboard_entry_figures_are_cached_for_a_short_while(client, client_a, staff_a):
-    _entry(client_a, "ABC12345676", duty="1000.00")
-    client.force_login(staff_a)
-    url = reverse("staff:caseload")
-    first = _queries(client, url)
-    _entry(client_a, "ABC12345684", duty="500.00")
-    assert _queries(client, url) == first - 1  # the entries were not summed again
-    assert "$1,000.00" in _row(client.get(url).content.decode(), "client-a")
-    cache.clear()  # what FIGURES_TTL does after two minutes
-    assert "$1,500.00" in _row(client.get(url).content.decode(), "client-a")
+def test_dashboard_figures_move_with_the_date_without_any_refresh(client_a, staff_a):
+    _entry(client_a, "ABC12345676", duty="1000.00", days=40)
+    _entry(client_a, "ABC12345684", duty="300.00", days=2)
+    today = timezone.localdate()
+    (row,) = caseload_dashboard(user=staff_a, today=today).rows
+    assert (row.at_risk, row.next_deadline) == (Decimal("300.00"), today + timedelta(days=2))
+    # Twelve days on: 28 days left on the first, the second has passed; nothing was refreshed.
+    later = caseload_dashboard(user=staff_a, today=today + timedelta(days=12))
+    assert (later.rows[0].at_risk, later.rows[0].next_deadline) == (
+        Decimal("1000.00"),
+        today + timedelta(days=40),
+    )
+    assert later.weeks[4] == (today + timedelta(days=40), Decimal("1000.00"))
 
 
 def test_dashboard_pages_the_table_but_totals_cover_every_client(client, manager):
@@ -201,3 +201,37 @@ def test_dashboard_pages_the_table_but_totals_cover_every_client(client, manager
     assert "Page 1 of 2 (53 clients)" in first
     assert 'id="total-ieepa">$530.00' in first
     assert "steps left</span>" in _row(second, "c52")  # onboarding readiness for the rows shown
+
+
+def test_alerts_page_through_every_entry_once_nearest_first(client, client_a, client_b, manager):
+    days = {"ABC00000010": 9, "ABC00000011": 9, "BBB00000012": 9, "ABC00000013": 1, "BBB00000014": 20}
+    for number, day in days.items():
+        _entry(client_a if number.startswith("ABC") else client_b, number, days=day)
+    _entry(client_a, "ABC00000099", days=31)  # outside the window
+    seen, after = [], None
+    while True:
+        alerts = deadline_alerts(user=manager, today=timezone.localdate(), days=30, after=after, limit=2)
+        assert alerts.total == 5
+        seen += [e.entry_number for group in alerts.groups for e in group.entries]
+        if alerts.next_after is None:
+            break
+        after = alerts.next_after
+    assert seen == ["ABC00000013", "ABC00000010", "ABC00000011", "BBB00000012", "BBB00000014"]
+
+    client.force_login(manager)
+    day = timezone.localdate() + timedelta(days=9)
+    html = client.get(reverse("staff:deadlines"), {"after": f"{day}:ABC00000011"}).content.decode()
+    assert "BBB00000012" in html and "BBB00000014" in html and "ABC00000011" not in html
+    assert "Nearest first" in html
+
+
+def test_alerts_page_is_complete_even_when_the_stored_counts_are_stale(client_a, manager):
+    for n in range(4):
+        _entry(client_a, f"ABC0000002{n}", days=5 + n)
+    with scope(client=client_a):  # rows changed behind the services' back: the figures still say 9 days
+        Entry.objects.filter(entry_number="ABC00000020").update(
+            next_deadline=timezone.localdate() + timedelta(days=20)
+        )
+    alerts = deadline_alerts(user=manager, today=timezone.localdate(), days=30, limit=2)
+    assert [e.entry_number for g in alerts.groups for e in g.entries] == ["ABC00000021", "ABC00000022"]
+    assert alerts.next_after is not None

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from PIL import Image
 from pypdf import PdfReader
@@ -324,3 +325,29 @@ def test_letter_renders_on_a_real_worker(client, celery_worker_process):
     assert "render_letter" in celery_worker_process.log_path.read_text()
     assert letter.render_ms < 500  # the worker loaded WeasyPrint and its fonts when it started
     assert "Acme Freight Co" in PdfReader(letter.file.open("rb")).pages[0].extract_text()
+
+
+def test_letter_dates_in_words_and_a_long_list_stays_readable(
+    client, client_a, staff_a, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_a)
+    numbers = [f"ABC{n:07d}6" for n in range(40)]
+    letter = _generate(
+        client, client_a, "replacement_refund", django_capture_on_commit_callbacks, details="\n".join(numbers)
+    )
+    text, reader = _pdf_text(client, client_a, letter)
+    day = timezone.localdate()
+    assert f"{day:%B} {day.day}, {day.year}" in text and day.isoformat() not in text
+    assert len(reader.pages) == 1  # forty entry numbers in three columns: still one page
+    assert all(number in text for number in numbers)
+
+    many = [f"ABC{n:07d}6" for n in range(200)]
+    letter = _generate(
+        client, client_a, "replacement_refund", django_capture_on_commit_callbacks, details="\n".join(many)
+    )
+    text, reader = _pdf_text(client, client_a, letter)
+    pages = len(reader.pages)
+    assert pages > 1 and all(number in text for number in many)
+    second = _words(reader.pages[1].extract_text())
+    assert "Alpha Imports LLC" in second and f"Page 2 of {pages}" in second  # whose letter, which page
+    assert "Page 1" not in _words(reader.pages[0].extract_text())

@@ -7,11 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
-from entries.models import Entry, EntryLine, EntryReport, RowRejection
+from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
 from entries.services import report_upload
-from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLES, upload
+from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLE_IORS, SAMPLES, upload
 from tests.factories import ClientFactory, importer_number
 
 
@@ -256,3 +256,77 @@ def test_entries_record_the_registry_version_they_were_classified_with(importer)
     upload(importer, "es003_basic.csv")
     with scope(client=importer):
         assert set(Entry.objects.values_list("registry_version", flat=True)) == {current_registry().version}
+
+
+def test_a_newer_report_that_moves_an_entry_leaves_it_in_the_history(importer):
+    upload(importer, "es003_basic.csv")
+    number = "D9P35525385"  # reliquidated 09/03/2026: its CAPE window closed on 2026-11-22, a protest now
+    with scope(client=importer):
+        before = Entry.objects.get(entry_number=number)
+    assert before.refund_path == "protest"
+    text = (SAMPLES / "es003_basic.csv").read_text()
+    newer = "\n".join(
+        line.replace(",Reliquidated,09/03/2026,", ",Reliquidated,10/15/2026,")
+        if line.startswith(number)
+        else line
+        for line in text.splitlines()
+    )
+    report, _ = upload(importer, "es003_liquidated.csv", newer.encode())
+    assert report.entries_updated == 1 and report.entries_unchanged == 59
+    with scope(client=importer):
+        after = Entry.objects.get(entry_number=number)
+        history = {h.field: h for h in after.history.all()}
+        untouched = EntryHistory.objects.exclude(entry=after).count()
+    assert after.refund_path != before.refund_path and after.next_deadline != before.next_deadline
+    path, deadline = history["refund_path"], history["next_deadline"]
+    assert (path.from_value, path.to_value) == ("protest", after.refund_path)
+    assert (deadline.from_value, deadline.to_value) == (
+        before.next_deadline.isoformat() if before.next_deadline else "",
+        after.next_deadline.isoformat(),
+    )
+    assert path.effective_on == AS_OF and "es003_liquidated.csv" in path.note
+    assert untouched == 0
+
+
+def test_a_report_that_only_writes_amounts_differently_changes_nothing(importer):
+    upload(importer, "es003_basic.csv")
+    text = (SAMPLES / "es003_basic.csv").read_text()
+    assert ",5685.51," in text and ",0.00," in text
+    # The same amounts as ACE's XLSX-to-CSV conversions write them: a dollar sign, a thousands comma, no cents.
+    newer = text.replace(",5685.51,", ',"$5,685.51",').replace(",0.00,", ",0,")
+    report, created = upload(importer, "es003_reformatted.csv", newer.encode())
+    assert created and report.rows_rejected == 0
+    assert report.entries_unchanged == 60 and report.entries_updated == report.entries_created == 0
+
+
+def test_lines_whose_entries_were_not_stored_make_the_import_fail_whole(importer, monkeypatch):
+    from entries import ingestion
+
+    # A fault in the merge: the entries are not written, their lines are (lines have no foreign key).
+    monkeypatch.setattr(ingestion, "_store_entries", lambda **kwargs: None)
+    with pytest.raises(Exception, match="not stored as the client's|NOT NULL"):  # PostgreSQL | SQLite
+        upload(importer, "es003_basic.csv")
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+        assert report.status == EntryReport.Status.FAILED and "nothing was imported" in report.message
+        assert not Entry.objects.exists() and not EntryLine.objects.exists()
+
+
+def test_deleting_an_entry_or_a_client_deletes_its_lines(importer):
+    other = ClientFactory(slug="other")
+    importer_number(other, "12-345678900")
+    text = (SAMPLES / "es003_basic.csv").read_text()
+    for number in SAMPLE_IORS["es003_basic.csv"]:
+        text = text.replace(number, "12-345678900")
+    upload(importer, "es003_basic.csv")
+    upload(other, "other.csv", text.encode())
+    with scope(client=importer):
+        entry = Entry.objects.order_by("entry_number").first()
+        gone, lines_before = entry.lines.count(), EntryLine.objects.count()
+        entry.delete()
+        assert gone > 0 and EntryLine.objects.count() == lines_before - gone
+    with scope(client=other):
+        others = EntryLine.objects.count()
+    importer.delete()
+    with scopes_disabled():
+        assert EntryLine.objects.count() == others > 0
