@@ -195,6 +195,16 @@ def production(tmp_path_factory):
         PRIVATE_STORAGE_ROOT=str(tmp_path_factory.mktemp("private")),
     )
     root = Path(__file__).resolve().parent.parent
+    # Production serves hashed static files from a manifest, as the Docker image builds it.
+    collect = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collect.returncode == 0, collect.stderr
     run = subprocess.run(
         [sys.executable, "-c", _PRODUCTION_PROBE],
         cwd=root,
