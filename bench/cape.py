@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import EMPTY_CLIENTS_SQL, ensure_database  # noqa: E402 (after sys.path)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_cape"
 AS_OF = date(2026, 11, 23)
 IEEPA_FROM = date(2025, 2, 4).toordinal()
@@ -54,28 +56,6 @@ def _setup_django(work: Path) -> None:
     django.setup()
 
 
-def _ensure_database() -> str:
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(os.environ["DATABASE_URL"])
-    name = config["NAME"]
-    if "postgresql" not in config["ENGINE"] or "bench" not in name:
-        sys.exit(
-            f"DATABASE_URL must name a dedicated PostgreSQL database whose name contains 'bench', not {name!r}"
-        )
-    server = {
-        "host": config["HOST"],
-        "port": config["PORT"] or 5432,
-        "user": config["USER"],
-        "password": config["PASSWORD"],
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
 def _prepare() -> None:
     from django.core.management import call_command
     from django.db import connection
@@ -83,8 +63,7 @@ def _prepare() -> None:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, ledger, reports, audit) go with the clients.
-        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
-        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
+        cursor.execute(EMPTY_CLIENTS_SQL)
 
 
 def _entry_number(index: int) -> str:
@@ -402,7 +381,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cape-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-        version = _ensure_database()
+        version = ensure_database()
         _setup_django(work)
         _prepare()
         machine = _machine(version)

@@ -28,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402 (after sys.path)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
 
 D0 = date(2026, 11, 23)
@@ -40,27 +43,6 @@ def setup_django():
     from django.conf import settings
 
     settings.DEBUG = False  # no query log: it would grow without bound over a million rows
-
-
-def ensure_database() -> None:
-    import dj_database_url
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database for this benchmark (it creates it if missing).")
-    cfg = dj_database_url.parse(url)
-    admin = psycopg.connect(
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or 5432,
-        user=cfg["USER"] or "postgres",
-        password=cfg["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    if not admin.execute("select 1 from pg_database where datname = %s", [cfg["NAME"]]).fetchone():
-        admin.execute(f'create database "{cfg["NAME"]}"')
-    admin.close()
 
 
 def peak_rss_mb() -> float:

@@ -20,7 +20,6 @@ import csv
 import functools
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -34,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import EMPTY_CLIENTS_SQL, ensure_database, machine_facts  # noqa: E402 (after sys.path)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
 AS_OF = date(2026, 11, 23)  # fixed, so that every refund path occurs and runs are comparable
@@ -213,28 +214,6 @@ def _setup_django(work: Path) -> None:
     django.setup()
 
 
-def _ensure_database() -> str:
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(os.environ["DATABASE_URL"])
-    name = config["NAME"]
-    if "postgresql" not in config["ENGINE"] or "bench" not in name:
-        sys.exit(
-            f"DATABASE_URL must name a dedicated PostgreSQL database whose name contains 'bench', not {name!r}"
-        )
-    server = {
-        "host": config["HOST"],
-        "port": config["PORT"] or 5432,
-        "user": config["USER"],
-        "password": config["PASSWORD"],
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
 def _prepare_database() -> None:
     from django.core.management import call_command
     from django.db import connection
@@ -245,8 +224,7 @@ def _prepare_database() -> None:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, lines, reports, audit) go with the clients.
-        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
-        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
+        cursor.execute(EMPTY_CLIENTS_SQL)
     with scopes_disabled():
         for slug, numbers in (CSV_CLIENT, XLSX_CLIENT):
             client = Client.objects.create(slug=slug, legal_name=f"{slug} LLC")
@@ -502,30 +480,6 @@ def import_export(path: Path, rows: int) -> tuple[float, int]:
 # ---- report -------------------------------------------------------------------------------------
 
 
-def _machine(pg_version: str) -> list[tuple[str, str]]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return [
-        # The machine may be shared: a busy neighbour shows here and explains a slow run.
-        ("Load average at start (1, 5, 15 min)", " ".join(Path("/proc/loadavg").read_text().split()[:3])),
-        ("CPU", f"{cpu}, {os.cpu_count()} cores (nproc)"),
-        ("Memory", f"{memory_kb / 1024**2:.1f} GiB"),
-        ("PostgreSQL", pg_version),
-        ("Python", platform.python_version()),
-    ]
-
-
 def _rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f}"
 
@@ -638,11 +592,11 @@ def main() -> None:
 
     _launch([sys.executable, "-c", "pass"])  # start the launcher while this process is still small
     os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    pg_version = _ensure_database()
+    pg_version = ensure_database()
     _setup_django(work)
     _prepare_database()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    r: dict = {"rows": args.rows, "date": when, "machine": _machine(pg_version)}
+    r: dict = {"rows": args.rows, "date": when, "machine": machine_facts(pg_version)}
     report = work / f"es003_{args.rows}.csv"
     started = time.perf_counter()
     generate_csv(report, args.rows, CSV_CLIENT[1])

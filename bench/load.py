@@ -32,7 +32,6 @@ import csv
 import hashlib
 import json
 import os
-import platform
 import random
 import resource
 import secrets
@@ -49,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from bench.common import EMPTY_CLIENTS_SQL, ensure_database, machine_facts  # noqa: E402 (after sys.path)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_load"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/6"
@@ -109,28 +110,6 @@ def ensure_locust() -> Path:
 # ---- the database and its data --------------------------------------------------------------------
 
 
-def ensure_database() -> str:
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(os.environ["DATABASE_URL"])
-    name = config["NAME"]
-    if "postgresql" not in config["ENGINE"] or "bench" not in name:
-        sys.exit(
-            f"DATABASE_URL must name a dedicated PostgreSQL database whose name contains 'bench': {name!r}"
-        )
-    server = {
-        "host": config["HOST"] or "127.0.0.1",
-        "port": config["PORT"] or 5432,
-        "user": config["USER"] or "postgres",
-        "password": config["PASSWORD"] or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
 def _entry_counts(clients: int, largest: int, smallest: int) -> list[int]:
     """Entries per client, from `largest` down to `smallest` (geometric: a few big importers, many small)."""
     if clients == 1:
@@ -184,8 +163,7 @@ def prepare(clients: int, largest: int, smallest: int) -> dict:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         # A dedicated database: every client's rows (entries, reports, audit) go with the clients.
-        # Lines have no foreign key (entries migration 0005), so CASCADE does not reach them.
-        cursor.execute("TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE")
+        cursor.execute(EMPTY_CLIENTS_SQL)
     with scopes_disabled():
         User.objects.filter(email__endswith=EMAIL_DOMAIN).delete()
     shutil.rmtree(WORK / "storage", ignore_errors=True)  # the stored copies of the reports
@@ -518,29 +496,6 @@ def _access_statuses(path: Path) -> dict[str, int]:
 # ---- the report -----------------------------------------------------------------------------------
 
 
-def machine(pg_version: str) -> list[tuple[str, str]]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return [
-        ("CPU", f"{cpu}, {nproc} cores (nproc)"),
-        ("Memory", f"{memory_kb / 1024**2:.1f} GiB"),
-        ("PostgreSQL", pg_version),
-        ("Python", platform.python_version()),
-    ]
-
-
 def run_table(rows: list[dict], first: str = "Page kind") -> str:
     lines = [
         f"| {first} | Requests | Errors | p50 ms | p95 ms | p99 ms | Max ms | Req/s |",
@@ -736,7 +691,7 @@ def main() -> None:
         env=env,
         check=True,
     )
-    facts = machine(pg_version)
+    facts = machine_facts(pg_version)
     runs = []
     baseline = None
     if args.baseline:
