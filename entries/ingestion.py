@@ -13,66 +13,34 @@ Figures and the reasons for the shape of this module: docs/PERFORMANCE.md.
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import islice
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import parsing
+from . import parsing, staging
 from .chapter99 import DEFAULT_REGISTRY, Registry
 from .classification import classify_totals
 from .figures import figures_refresh
 from .models import Entry, EntryHistory, EntryLine, RowRejection
+from .staging import ERROR_COLUMNS, KEY_COLUMNS, ROW_COLUMNS
 
-PROGRESS_EVERY_ROWS = 25_000
+logger = logging.getLogger(__name__)
+
 _BATCH = 5_000
-
-# One staged row per tariff row. Money is staged as integer cents so sums are exact on every backend.
-# The entry-level fields are the same on every row of an entry, so they are staged once per run of
-# consecutive rows that share them (stage_keys), and each row points at its run with key_id.
-_ROW_COLUMNS = (
-    ("row_number", "integer"),
-    ("entry_number", "varchar(11)"),
-    ("key_id", "integer"),
-    ("line_number", "integer"),
-    ("ordinal", "integer"),
-    ("hts", "varchar(10)"),
-    ("goods_cents", "bigint"),
-    ("duty_cents", "bigint"),
-    ("country", "varchar(2)"),
-    ("program", "varchar(20)"),
-    ("hash_a", "bigint"),
-    ("hash_b", "bigint"),
-)
-_KEY_COLUMNS = (
-    ("key_id", "integer"),
-    ("entry_key", "text"),
-    ("entry_type", "varchar(2)"),
-    ("importer_number", "varchar(20)"),
-    ("port", "varchar(4)"),
-    ("entry_date", "date"),
-    ("entry_summary_date", "date"),
-    ("liquidation_status", "varchar(20)"),
-    ("liquidation_date", "date"),
-    ("drawback", "boolean"),
-    ("protest", "boolean"),
-    ("reconciliation", "boolean"),
-)
-_ERROR_COLUMNS = (
-    ("row_number", "integer"),
-    ("entry_number", "varchar(64)"),
-    ("col", "varchar(100)"),
-    ("reason", "text"),
-)
+# A CSV at least this large is staged in two halves at once on PostgreSQL (entries.staging); below it,
+# starting the second process costs more than it saves.
+SPLIT_MIN_BYTES = 16 * 1024 * 1024
 _TEMP_TABLES = ("stage_rows", "stage_keys", "stage_errors", "stage_entries", "stage_split", "stage_bad")
 _TEMP_TABLES += ("stage_target", "stage_changed")
 
@@ -105,9 +73,9 @@ class _Stage:
     def create(self) -> None:
         with connection.cursor() as cursor:
             for name, columns in (
-                ("stage_rows", _ROW_COLUMNS),
-                ("stage_keys", _KEY_COLUMNS),
-                ("stage_errors", _ERROR_COLUMNS),
+                ("stage_rows", ROW_COLUMNS),
+                ("stage_keys", KEY_COLUMNS),
+                ("stage_errors", ERROR_COLUMNS),
             ):
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
                 cols = ", ".join(f"{n} {t}" for n, t in columns)
@@ -125,7 +93,7 @@ class _Stage:
         if self.postgres:
             # Staging tables declare their column types, so their rows go in binary: half the cost of
             # formatting them as text, which for a million rows is about half a second.
-            types = [t.split("(")[0] for _, t in columns]
+            types = staging.copy_types(columns)
             binary = all(types)
             connection.ensure_connection()
             with (
@@ -162,6 +130,27 @@ class _Stage:
             with connection.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
+    def load(self, table: str, columns: tuple, path: str) -> None:
+        """A binary COPY file written by the second-half process (PostgreSQL), streamed as it is."""
+        names = ", ".join(n for n, _ in columns)
+        connection.ensure_connection()
+        with (
+            open(path, "rb") as file,
+            connection.connection.cursor() as raw,
+            raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            while block := file.read(1024 * 1024):
+                copy.write(block)
+        if table == "stage_errors":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT COUNT(*) FROM stage_errors")
+                self.errors = cursor.fetchone()[0]
+
+    def empty(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE stage_rows, stage_keys, stage_errors")
+        self.errors = 0
+
 
 def import_report(
     *,
@@ -183,11 +172,13 @@ def import_report(
         importer_column = "importer_number" in getattr(source, "columns", {"importer_number": 0})
         stage.create()
         try:
-            _stage_file(source, stage, result, allowed_importers, registry, on_progress)
-            if not source.complete:
+            complete, problem = _stage_file(
+                path, source, stage, result, allowed_importers, registry, on_progress
+            )
+            if not complete:
                 # The parser stopped early (an unclosed quote, an unreadable sheet): importing what came
                 # before would look complete and silently lose the rest.
-                raise parsing.FileRejected(source.problem or "The file could not be read to its end.")
+                raise parsing.FileRejected(problem or "The file could not be read to its end.")
             if _cut_off(path, result):
                 raise parsing.FileRejected(
                     "The file ends in the middle of a row: it looks cut off (an interrupted download or "
@@ -222,129 +213,108 @@ def _cut_off(path, result: ImportResult) -> bool:
         return handle.read(1) not in (b"\n", b"\r")
 
 
-def _estimate_total(source, rows_read: int) -> int | None:
-    done, total = getattr(source, "bytes_read", 0), getattr(source, "total_bytes", 0)
-    if done and total and rows_read:
-        return max(rows_read, int(rows_read * total / done))
-    return None
-
-
 def _stage_file(
-    source, stage: _Stage, result: ImportResult, allowed: set[str], registry: Registry, on_progress
-) -> None:
-    """Stream the rows into the staging tables, PROGRESS_EVERY_ROWS rows per COPY.
+    path,
+    source: parsing.Report,
+    stage: _Stage,
+    result: ImportResult,
+    allowed: set[str],
+    registry,
+    on_progress,
+) -> tuple[bool, str]:
+    """Stream every row into the staging tables; whether the file was read to its end, and if not, why.
 
-    This loop runs once per row of the file, so per-row work is kept to a minimum: the entry key and
-    the hash state of its text are computed once per run of rows of the same entry, the Chapter 99
-    program once per (HTS number, date), and the importer check once per importer number text.
+    A large CSV on PostgreSQL is staged in two halves at once (entries.staging); when that cannot be
+    trusted to give exactly what one pass gives, the rows are staged again in one pass.
     """
-    items = iter(source.rows())
-    allowed_canonical = {_canonical_ior(n) for n in allowed}
-    check_importer = bool(allowed_canonical)
-    importer_ok: dict[str | None, bool] = {}
-    programs: dict[tuple, str] = {}
-    line_type, crc32, adler32 = parsing.Line, zlib.crc32, zlib.adler32
-    key_id, facts = 0, None
-    entry_key = ""
-    crc_start = adler_start = 0
-    while True:
-        chunk = PROGRESS_EVERY_ROWS - result.rows_read % PROGRESS_EVERY_ROWS
-        read = 0
-        keys: list[tuple] = []
-        errors: list[tuple] = []
-        with stage.writer("stage_rows", _ROW_COLUMNS) as write:
-            for item in islice(items, chunk):
-                read += 1
-                if type(item) is not line_type:
-                    errors.append((item.row_number, item.entry_number[:64], item.column[:100], item.reason))
-                    continue
-                importer = item.importer_number
-                if check_importer:
-                    ok = importer_ok.get(importer)
-                    if ok is None:
-                        ok = _canonical_ior(importer or "") in allowed_canonical
-                        if len(importer_ok) < 10_000:
-                            importer_ok[importer] = ok
-                    if not ok:
-                        errors.append(_importer_error(item, allowed))
-                        continue
-                entry_date = item.entry_date
-                row_facts = (
-                    item.entry_type,
-                    importer,
-                    item.port,
-                    entry_date,
-                    item.entry_summary_date,
-                    item.liquidation_status,
-                    item.liquidation_date,
-                    item.drawback,
-                    item.protest,
-                    item.reconciliation,
-                )
-                if row_facts != facts:
-                    # A new run of rows (in practice: a new entry). The hashes are of the row's text,
-                    # entry key first, so the hash state after the key is computed once per run.
-                    facts = row_facts
-                    key_id += 1
-                    entry_key = "|".join(str(value) for value in row_facts)
-                    prefix = f"{entry_key}|".encode()
-                    crc_start, adler_start = crc32(prefix), adler32(prefix)
-                    keys.append(
-                        (
-                            key_id,
-                            entry_key,
-                            *(value or "" for value in row_facts[:3]),
-                            *row_facts[3:7],
-                            *(bool(value) for value in row_facts[7:]),
-                        )
-                    )
-                hts, goods, duty, country = item.hts, item.goods_value, item.duty, item.country_of_origin
-                on = entry_date or item.entry_summary_date
-                program = programs.get((hts, on))
-                if program is None:
-                    rule = registry.rule_of(hts, on)
-                    program = rule.program if rule is not None and rule.carries_duty else ""
-                    if len(programs) < 100_000:
-                        programs[(hts, on)] = program
-                # Exact: the parser refuses fractions of a cent. The hash takes the cents too, so a
-                # report that writes 12.5 where the last one wrote 12.50 brings no change.
-                goods = None if goods is None else int(goods * 100)
-                duty = int(duty * 100)
-                tail = f"{item.line_number}|{item.ordinal}|{hts}|{goods}|{duty}|{country}".encode()
-                write(
-                    (
-                        item.row_number,
-                        item.entry_number,
-                        key_id,
-                        item.line_number,
-                        item.ordinal,
-                        hts or "",
-                        goods,
-                        duty,
-                        country or "",
-                        program,
-                        crc32(tail, crc_start),
-                        adler32(tail, adler_start),
-                    )
-                )
-        stage.write("stage_keys", _KEY_COLUMNS, keys)
-        stage.write("stage_errors", _ERROR_COLUMNS, errors)
-        result.rows_read += read
-        if read:
-            result.last_row_error = "" if type(item) is line_type else item.reason
-        if read < chunk:
-            return
-        on_progress(result.rows_read, _estimate_total(source, result.rows_read), "Reading rows…")
+    split = _split_point(path, source, stage)
+    if split is not None:
+        staged = _stage_halves(path, source, stage, result, allowed, registry, on_progress, *split)
+        if staged is not None:
+            return staged
+    counts = staging.Staged()
+    staging.stage_rows(source, stage, counts, allowed, registry, on_progress)
+    result.rows_read, result.last_row_error = counts.rows_read, counts.last_row_error
+    return source.complete, source.problem
 
 
-def _importer_error(item: parsing.Line, allowed: set[str]) -> tuple:
-    return (
-        item.row_number,
-        item.entry_number,
-        parsing.ACE_HEADER.get("importer_number", "Importer Number"),
-        f"importer number {item.importer_number or '(blank)'} is not one of this client's importer "
-        f"numbers ({', '.join(sorted(allowed))}); rows for other importers are not imported",
+def _split_point(path, source: parsing.Report, stage: _Stage) -> tuple[int, int] | None:
+    if not stage.postgres or source.format != "csv" or os.path.getsize(path) < SPLIT_MIN_BYTES:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2:
+        return None
+    return parsing.split_point(path, encoding=source.encoding, after_row=source.header_row_number)
+
+
+def _stage_halves(
+    path,
+    source,
+    stage: _Stage,
+    result: ImportResult,
+    allowed,
+    registry,
+    on_progress,
+    offset: int,
+    row_number: int,
+) -> tuple[bool, str] | None:
+    """This process stages the bytes before offset while a child stages the rest (entries.staging).
+
+    The child numbers its rows from row_number, which assumes that no row before the cut spans lines;
+    the first half's reading proves it (it must end on row row_number - 1), otherwise, or if the child
+    fails, the staged rows are dropped and None returned, for a single pass to do it all again.
+    """
+    connection.ensure_connection()
+    info = connection.connection.info
+    second = staging.SecondHalf(
+        path=path,
+        filename=source.filename,
+        offset=offset,
+        row_number=row_number,
+        allowed=allowed,
+        registry=registry,
+        conninfo={**info.get_parameters(), "password": info.password},
+        cwd=str(settings.BASE_DIR),
     )
+    size = os.path.getsize(path)
+    try:
+        first_counts = staging.Staged()
+        with parsing.open_report(path, filename=source.filename, end=offset) as first:
+
+            def progress(done: int, total: int | None, message: str) -> None:
+                rows, read = second.progress()
+                on_progress(done + rows, _estimate(done + rows, first.bytes_read + read, size), message)
+
+            staging.stage_rows(first, stage, first_counts, allowed, registry, progress)
+            exact = (
+                first.complete and first.columns == source.columns and first.last_row_number == row_number - 1
+            )
+            while exact and not second.wait(1.0):
+                progress(first_counts.rows_read, None, "Reading rows…")
+        outcome = second.outcome() if exact else None
+        if outcome is not None:
+            for table, columns in (
+                ("stage_rows", ROW_COLUMNS),
+                ("stage_keys", KEY_COLUMNS),
+                ("stage_errors", ERROR_COLUMNS),
+            ):
+                if table in outcome["files"]:
+                    stage.load(table, columns, outcome["files"][table])
+    except staging.HalfFailed:
+        logger.exception("Staging the second half of %s failed; staging the file in one pass", path)
+        outcome = None
+    finally:
+        second.close()
+    if outcome is None:
+        stage.empty()
+        return None
+    result.rows_read = first_counts.rows_read + outcome["rows_read"]
+    result.last_row_error = outcome["last_row_error"] if outcome["rows_read"] else first_counts.last_row_error
+    return outcome["complete"], outcome["problem"]
+
+
+def _estimate(rows: int, read: int, size: int) -> int | None:
+    return max(rows, int(rows * size / read)) if rows and read else None
 
 
 def _fetch(cursor, sql: str, params=()) -> Iterator[tuple]:
@@ -486,11 +456,11 @@ def _explain_disagreements(stage: _Stage) -> None:
                     entry_rows = []
                 entry_rows.append(row)
             if len(errors) >= _BATCH:
-                stage.write("stage_errors", _ERROR_COLUMNS, errors)
+                stage.write("stage_errors", ERROR_COLUMNS, errors)
                 errors = []
     if entry_rows:
         errors += _disagreement_errors(entry_rows, labels)
-    stage.write("stage_errors", _ERROR_COLUMNS, errors)
+    stage.write("stage_errors", ERROR_COLUMNS, errors)
 
 
 def _disagreement_errors(entry_rows: list[tuple], labels: dict[str, str]) -> list[tuple]:

@@ -741,6 +741,90 @@ def _binary(source: Any) -> tuple[IO[bytes], bool]:
     return spool, True
 
 
+class _Window(io.RawIOBase):
+    """The first end bytes of a binary file, seen as the whole file."""
+
+    def __init__(self, handle: IO[bytes], end: int, owned: bool):
+        super().__init__()
+        self._handle, self._end, self._owned = handle, end, owned
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        room = self._end - self._handle.tell()
+        if room <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            return self._handle.readinto(view[:room])
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            return self._handle.seek(self._end + offset)
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def close(self) -> None:
+        if self._owned and not self.closed:
+            self._handle.close()
+        super().close()
+
+
+# Encodings in which a quote mark and a line break are single bytes that no other character contains.
+SPLITTABLE_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "cp1252"})
+_SPLIT_BLOCK = 8 * 1024 * 1024
+
+
+def split_point(path: str | os.PathLike, *, encoding: str, after_row: int) -> tuple[int, int] | None:
+    """Where a CSV can be cut in two near its middle: (byte offset, number of the row starting there).
+
+    The offset is just after a line feed with an even number of quote marks before it, so outside any
+    quoted cell; the row number counts the line breaks before it (CR LF, LF or a lone CR, as the CSV
+    reader does). That number is right only if no row before the cut spans lines (a quoted cell with a
+    line break): the caller checks that reading the first part ends on the row before. None when there
+    is no such place after row after_row (the header), or in an encoding where a byte search is unsafe.
+    """
+    if encoding not in SPLITTABLE_ENCODINGS:
+        return None
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        quotes = sum(block.count(b'"') for block in _blocks(handle, size // 2))
+        offset = None
+        while offset is None and (block := handle.read(1024 * 1024)):
+            start = 0
+            while (newline := block.find(b"\n", start)) >= 0:
+                quotes += block.count(b'"', start, newline)
+                start = newline + 1
+                if quotes % 2 == 0:
+                    offset = handle.tell() - len(block) + start
+                    break
+            else:
+                quotes += block.count(b'"', start)
+        if offset is None or offset >= size:
+            return None
+        handle.seek(0)
+        breaks, carriage = 0, False
+        for block in _blocks(handle, offset):
+            breaks += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if carriage and block.startswith(b"\n"):
+                breaks -= 1  # a CR LF split across two blocks is one line break
+            carriage = block.endswith(b"\r")
+    if breaks <= after_row:
+        return None
+    return offset, breaks + 1
+
+
+def _blocks(handle: IO[bytes], end: int) -> Iterator[bytes]:
+    """The file's bytes from where it stands up to offset end, a block at a time."""
+    while (left := end - handle.tell()) > 0 and (block := handle.read(min(_SPLIT_BLOCK, left))):
+        yield block
+
+
 class Report:
     """An open ES-003 report: header facts now, rows on demand (once), progress while reading."""
 
@@ -765,6 +849,7 @@ class Report:
         self.columns, self.column_names, self.warnings = _resolve_columns(scan)
         self.has_liquidation_columns = "liquidation_status" in self.columns
         self.encoding = ""
+        self.delimiter = ","
         self.total_bytes = total_bytes
         self.rows_read = 0
         # False until rows() reached the end of the file; see RowError.fatal.
@@ -795,6 +880,24 @@ class Report:
         if not self.rows_read or not done:
             return None
         return max(self.rows_read, round(self.rows_read * self.total_bytes / done))
+
+    @property
+    def last_row_number(self) -> int:
+        """The number of the last row read (the header's before any): rows as Excel numbers them."""
+        return self.header_row_number + self.rows_read
+
+    def restart_at(self, offset: int, row_number: int) -> None:
+        """Read the data rows from this byte offset on, where the row numbered row_number starts.
+
+        For the second part of a split CSV (split_point); the columns are the header's, as found.
+        """
+        if self.format != "csv" or self._started:
+            raise RuntimeError("restart_at is for a CSV report whose rows have not been read")
+        self._text.detach()
+        self._handle.seek(offset)
+        encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding  # no mark mid-file
+        self._text, self._lines, self._reader = _csv_reader(self._handle, encoding, self.delimiter)
+        self.header_row_number = row_number - 1
 
     def rows(self) -> Iterator[Line | RowError]:
         """One Line or RowError per data row, blank rows skipped; never raises on bad data."""
@@ -939,12 +1042,18 @@ class Report:
         self.close()
 
 
-def open_report(source: str | os.PathLike | IO[bytes], *, filename: str = "") -> Report:
-    """Open an ES-003 report, CSV or XLSX by content; FileRejected (only) when it cannot be imported."""
+def open_report(
+    source: str | os.PathLike | IO[bytes], *, filename: str = "", end: int | None = None
+) -> Report:
+    """Open an ES-003 report, CSV or XLSX by content; FileRejected (only) when it cannot be imported.
+
+    With end, the report is the file's first end bytes (the first part of a split CSV: split_point)."""
     handle: IO[bytes] | None = None
     owned = False
     try:
         handle, owned = _binary(source)
+        if end is not None:
+            handle, owned = io.BufferedReader(_Window(handle, end, owned), 256 * 1024), True
         name = filename or (os.fspath(source) if isinstance(source, str | os.PathLike) else "")
         return _open(handle, owned, os.path.basename(name))
     except FileRejected:
@@ -1008,7 +1117,7 @@ def _open(handle: IO[bytes], owned: bool, filename: str) -> Report:
                 scan=scan,
                 total_bytes=total_bytes,
             )
-            report.encoding = encoding
+            report.encoding, report.delimiter = encoding, delimiter
             # Start again just after the header, so that every data row goes through the same checks
             # (the line count of a row is only known while reading it).
             handle.seek(0)

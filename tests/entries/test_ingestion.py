@@ -195,9 +195,9 @@ def test_upload_over_the_size_limit_is_refused(importer, settings):
 
 
 def test_progress_is_reported_while_rows_are_read(importer, monkeypatch):
-    from entries import ingestion
+    from entries import ingestion, staging
 
-    monkeypatch.setattr(ingestion, "PROGRESS_EVERY_ROWS", 100)
+    monkeypatch.setattr(staging, "PROGRESS_EVERY_ROWS", 100)
     calls = []
     with scope(client=importer):
         report, _ = report_upload(
