@@ -333,25 +333,24 @@ def _merge(*, client, report, stage: _Stage, result: ImportResult, as_of: date, 
             cursor.execute("SET LOCAL work_mem = '128MB'")
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("ANALYZE stage_rows (entry_number)")
-        # One pass over the rows: per-entry sums, and the range of runs its rows came in. An entry whose
-        # rows all came in one run (the usual case) cannot disagree on entry-level fields.
+            cursor.execute("ANALYZE stage_keys (entry_number)")
+        # Per-entry sums from its segments (staging.KEY_COLUMNS), and the range of segments it came in.
+        # An entry that came in one segment (the usual case) cannot disagree on entry-level fields.
         cursor.execute(
-            "CREATE TEMPORARY TABLE stage_entries AS SELECT entry_number, COUNT(*) AS line_count, "
-            "SUM(duty_cents) AS duty_cents, SUM(COALESCE(goods_cents, 0)) AS goods_cents, "
-            "SUM(CASE WHEN program = 'ieepa' THEN duty_cents ELSE 0 END) AS ieepa_cents, "
-            "SUM(CASE WHEN program = 'section_122' THEN duty_cents ELSE 0 END) AS s122_cents, "
-            "SUM(hash_a) AS hash_a, SUM(hash_b) AS hash_b, MIN(key_id) AS key_id, MAX(key_id) AS last_key_id, "
-            "MIN(row_number) AS first_row FROM stage_rows GROUP BY entry_number"
+            "CREATE TEMPORARY TABLE stage_entries AS SELECT entry_number, SUM(line_count) AS line_count, "
+            "SUM(duty_cents) AS duty_cents, SUM(goods_cents) AS goods_cents, SUM(ieepa_cents) AS ieepa_cents, "
+            "SUM(s122_cents) AS s122_cents, SUM(hash_a) AS hash_a, SUM(hash_b) AS hash_b, "
+            "MIN(key_id) AS key_id, MAX(key_id) AS last_key_id, MIN(first_row) AS first_row "
+            "FROM stage_keys GROUP BY entry_number"
         )
-        # Entries whose rows disagree on entry-level fields; only entries that span runs can, and in a
-        # report sorted by entry (ACE's own order) none does: then the rows need not be read again.
+        # Entries whose rows disagree on entry-level fields; only entries that span segments can, and in
+        # a report sorted by entry (ACE's own order) none does.
         cursor.execute("SELECT 1 FROM stage_entries WHERE key_id <> last_key_id LIMIT 1")
         spans = cursor.fetchone() is not None
         cursor.execute(
-            "CREATE TEMPORARY TABLE stage_split AS SELECT r.entry_number FROM stage_rows r "
-            "JOIN stage_keys k ON k.key_id = r.key_id WHERE r.entry_number IN "
+            "CREATE TEMPORARY TABLE stage_split AS SELECT entry_number FROM stage_keys WHERE entry_number IN "
             "(SELECT entry_number FROM stage_entries WHERE key_id <> last_key_id) "
-            f"{'' if spans else 'AND 1 = 0 '}GROUP BY r.entry_number HAVING COUNT(DISTINCT k.entry_key) > 1"
+            f"{'' if spans else 'AND 1 = 0 '}GROUP BY entry_number HAVING COUNT(DISTINCT entry_key) > 1"
         )
         # Entries with a bad row, or whose rows disagree on entry-level fields, are rejected whole.
         cursor.execute(

@@ -31,9 +31,11 @@ PROGRESS_EVERY_ROWS = 25_000
 # The second half's entry runs are numbered from here, so that they never meet the first half's.
 SECOND_HALF_KEY_BASE = 1_000_000_000
 
-# One staged row per tariff row. Money is staged as integer cents so sums are exact on every backend.
-# The entry-level fields are the same on every row of an entry, so they are staged once per run of
-# consecutive rows that share them (stage_keys), and each row points at its run with key_id.
+# One staged row per tariff row, for the entry's lines. Money is staged as integer cents so sums are
+# exact on every backend. The entry-level fields are the same on every row of an entry, so they are
+# staged once per segment (stage_keys): a run of consecutive rows of one entry that agree on them, with
+# the segment's sums (lines, duty, goods, IEEPA and Section 122 duty, content hashes). The merge adds up
+# an entry's segments, usually one, instead of grouping a million rows; each row points at its segment.
 ROW_COLUMNS = (
     ("row_number", "integer"),
     ("entry_number", "varchar(11)"),
@@ -45,11 +47,10 @@ ROW_COLUMNS = (
     ("duty_cents", "bigint"),
     ("country", "varchar(2)"),
     ("program", "varchar(20)"),
-    ("hash_a", "bigint"),
-    ("hash_b", "bigint"),
 )
 KEY_COLUMNS = (
     ("key_id", "integer"),
+    ("entry_number", "varchar(11)"),
     ("entry_key", "text"),
     ("entry_type", "varchar(2)"),
     ("importer_number", "varchar(20)"),
@@ -61,6 +62,14 @@ KEY_COLUMNS = (
     ("drawback", "boolean"),
     ("protest", "boolean"),
     ("reconciliation", "boolean"),
+    ("first_row", "integer"),
+    ("line_count", "integer"),
+    ("duty_cents", "bigint"),
+    ("goods_cents", "bigint"),
+    ("ieepa_cents", "bigint"),
+    ("s122_cents", "bigint"),
+    ("hash_a", "bigint"),
+    ("hash_b", "bigint"),
 )
 ERROR_COLUMNS = (
     ("row_number", "integer"),
@@ -114,8 +123,8 @@ def stage_rows(
     """Stream the rows into the staging tables, PROGRESS_EVERY_ROWS rows per COPY.
 
     This loop runs once per row of the file, so per-row work is kept to a minimum: the entry key and
-    the hash state of its text are computed once per run of rows of the same entry, the Chapter 99
-    program once per (HTS number, date), and the importer check once per importer number text.
+    the hash state of its text are computed once per segment, the Chapter 99 program once per (HTS
+    number, date), and the importer check once per importer number text.
     """
     items = iter(source.rows())
     allowed_canonical = {canonical_ior(n) for n in allowed}
@@ -123,13 +132,15 @@ def stage_rows(
     importer_ok: dict[str | None, bool] = {}
     programs: dict[tuple, str] = {}
     line_type, crc32, adler32 = parsing.Line, zlib.crc32, zlib.adler32
-    key_id, facts = key_base, None
-    entry_key = ""
+    key_id, facts, number = key_base, None, None
     crc_start = adler_start = 0
+    # The open segment: its key row, then its sums (first row, lines, duty, goods, IEEPA, s.122, hashes).
+    head: tuple = ()
+    first_row = count = duty_sum = goods_sum = ieepa_sum = s122_sum = hash_a = hash_b = 0
+    keys: list[tuple] = []
     while True:
         chunk = PROGRESS_EVERY_ROWS - result.rows_read % PROGRESS_EVERY_ROWS
         read = 0
-        keys: list[tuple] = []
         errors: list[tuple] = []
         with stage.writer("stage_rows", ROW_COLUMNS) as write:
             for item in islice(items, chunk):
@@ -160,23 +171,38 @@ def stage_rows(
                     item.protest,
                     item.reconciliation,
                 )
-                if row_facts != facts:
-                    # A new run of rows (in practice: a new entry). The hashes are of the row's text,
-                    # entry key first, so the hash state after the key is computed once per run.
-                    facts = row_facts
+                if row_facts != facts or item.entry_number != number:
+                    # A new segment (in practice: a new entry). The hashes are of the row's text, entry
+                    # key first, so the hash state after the key is computed once per segment.
+                    if head:
+                        keys.append(
+                            (
+                                *head,
+                                first_row,
+                                count,
+                                duty_sum,
+                                goods_sum,
+                                ieepa_sum,
+                                s122_sum,
+                                hash_a,
+                                hash_b,
+                            )
+                        )
+                    facts, number = row_facts, item.entry_number
                     key_id += 1
                     entry_key = "|".join(str(value) for value in row_facts)
                     prefix = f"{entry_key}|".encode()
                     crc_start, adler_start = crc32(prefix), adler32(prefix)
-                    keys.append(
-                        (
-                            key_id,
-                            entry_key,
-                            *(value or "" for value in row_facts[:3]),
-                            *row_facts[3:7],
-                            *(bool(value) for value in row_facts[7:]),
-                        )
+                    head = (
+                        key_id,
+                        number,
+                        entry_key,
+                        *(value or "" for value in row_facts[:3]),
+                        *row_facts[3:7],
+                        *(bool(value) for value in row_facts[7:]),
                     )
+                    first_row = item.row_number
+                    count = duty_sum = goods_sum = ieepa_sum = s122_sum = hash_a = hash_b = 0
                 hts, goods, duty, country = item.hts, item.goods_value, item.duty, item.country_of_origin
                 on = entry_date or item.entry_summary_date
                 program = programs.get((hts, on))
@@ -187,13 +213,23 @@ def stage_rows(
                         programs[(hts, on)] = program
                 # Exact: the parser refuses fractions of a cent. The hash takes the cents too, so a
                 # report that writes 12.5 where the last one wrote 12.50 brings no change.
-                goods = None if goods is None else int(goods * 100)
                 duty = int(duty * 100)
+                if goods is not None:
+                    goods = int(goods * 100)
+                    goods_sum += goods
+                count += 1
+                duty_sum += duty
+                if program == "ieepa":
+                    ieepa_sum += duty
+                elif program == "section_122":
+                    s122_sum += duty
                 tail = f"{item.line_number}|{item.ordinal}|{hts}|{goods}|{duty}|{country}".encode()
+                hash_a += crc32(tail, crc_start)
+                hash_b += adler32(tail, adler_start)
                 write(
                     (
                         item.row_number,
-                        item.entry_number,
+                        number,
                         key_id,
                         item.line_number,
                         item.ordinal,
@@ -202,17 +238,22 @@ def stage_rows(
                         duty,
                         country or "",
                         program,
-                        crc32(tail, crc_start),
-                        adler32(tail, adler_start),
                     )
                 )
-        stage.write("stage_keys", KEY_COLUMNS, keys)
-        stage.write("stage_errors", ERROR_COLUMNS, errors)
         result.rows_read += read
         if read:
             result.last_row_error = "" if type(item) is line_type else item.reason
-        if read < chunk:
+        if read < chunk:  # the end: the open segment is complete too
+            if head:
+                keys.append(
+                    (*head, first_row, count, duty_sum, goods_sum, ieepa_sum, s122_sum, hash_a, hash_b)
+                )
+            stage.write("stage_keys", KEY_COLUMNS, keys)
+            stage.write("stage_errors", ERROR_COLUMNS, errors)
             return
+        stage.write("stage_keys", KEY_COLUMNS, keys)
+        stage.write("stage_errors", ERROR_COLUMNS, errors)
+        keys = []
         on_progress(result.rows_read, estimate_total(source, result.rows_read), "Reading rows…")
 
 
