@@ -350,8 +350,18 @@ def _child_main() -> None:
             "problem": source.problem,
             "errors": sink.errors,
             "files": sink.files,
+            "peak_rss_kb": _peak_rss_kb(),
         }
     (directory / "outcome.pickle").write_bytes(pickle.dumps(outcome))
+
+
+def _peak_rss_kb() -> int | None:
+    """This process's own memory high-water mark (VmHWM; ru_maxrss would start from the parent's)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return None
 
 
 class SecondHalf:
