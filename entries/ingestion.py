@@ -1,10 +1,10 @@
 """Importing an ES-003 report into a client's entries: streamed, staged, merged in one transaction.
 
 Memory stays flat whatever the file size: the parser streams rows, each row goes straight into a
-temporary staging table (COPY on PostgreSQL), and grouping rows into entries, entry-level atomicity and
-the insert/update/unchanged decision are done by the database. Only the new and changed entries come
-back to Python, through a temporary file, to be classified (on PostgreSQL in a thread, while the
-database inserts their lines).
+temporary staging table (COPY on PostgreSQL; a large CSV in two halves at once, entries.staging), and
+adding up entries, entry-level atomicity and the insert/update/unchanged decision are done by the
+database. Only the new and changed entries come back to Python, through a temporary file, to be
+classified (on PostgreSQL in a thread, while the database inserts their lines).
 
 Nothing is stored until the merge, which runs in one transaction: a failure leaves existing data as it
 was. Staging runs outside it so the job row's progress is visible to the page while the file is read.

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -90,7 +90,7 @@ class Staged:
 class Sink(Protocol):
     """Where staged rows go: the import's staging tables, or the child's COPY files."""
 
-    def writer(self, table: str, columns: tuple) -> contextmanager: ...
+    def writer(self, table: str, columns: tuple) -> AbstractContextManager[Callable[[tuple], None]]: ...
 
     def write(self, table: str, columns: tuple, rows: list[tuple]) -> None: ...
 
@@ -416,9 +416,13 @@ class SecondHalf:
         except BlockingIOError:
             pass
         *complete, self._pending = self._pending.split(b"\n")
-        if complete:
-            rows, read = complete[-1].split()
-            self.rows, self.bytes = int(rows), int(read)
+        for line in reversed(complete):
+            try:
+                rows, read = map(int, line.split())
+            except ValueError:
+                continue  # not one of its progress lines: progress is only an estimate
+            self.rows, self.bytes = rows, read
+            break
         return self.rows, self.bytes
 
     def wait(self, timeout: float) -> bool:
