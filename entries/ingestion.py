@@ -161,8 +161,12 @@ def import_report(
     allowed_importers: set[str],
     registry: Registry = DEFAULT_REGISTRY,
     on_progress: Callable[[int, int | None, str], None] = lambda done, total, message: None,
+    on_stored: Callable[[ImportResult], None] = lambda result: None,
 ) -> ImportResult:
-    """Read the file at path into the client's entries. Raises parsing.FileRejected for a whole-file reject."""
+    """Read the file at path into the client's entries. Raises parsing.FileRejected for a whole-file reject.
+
+    on_stored(result) runs inside the transaction that stores the entries, so that what the caller
+    records of the import (the job row's figures and status) commits with them or not at all."""
     result = ImportResult()
     stage = _Stage()
     with parsing.open_report(path, filename=report.original_name) as source:
@@ -184,6 +188,12 @@ def import_report(
                     "The file ends in the middle of a row: it looks cut off (an interrupted download or "
                     "copy). Export the report from ACE again and upload the whole file."
                 )
+            if not importer_column:
+                result.warnings.append(
+                    "The report has no Importer Number column, so rows could not be checked against this "
+                    "client's importer numbers. Add the Importer Number field when you export the report "
+                    "from ACE."
+                )
             on_progress(result.rows_read, result.rows_read, "Storing entries…")
             with transaction.atomic():
                 _merge(
@@ -191,13 +201,9 @@ def import_report(
                 )
                 # The dashboard's stored sums of this client change with its entries, in the same commit.
                 figures_refresh(client_id=client.pk, ledger=False)
+                on_stored(result)
         finally:
             stage.drop()
-    if not importer_column:
-        result.warnings.append(
-            "The report has no Importer Number column, so rows could not be checked against this client's "
-            "importer numbers. Add the Importer Number field when you export the report from ACE."
-        )
     return result
 
 

@@ -262,8 +262,14 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
         job_progress(report, done=done, total=total, message=message)
         EntryReport.objects.filter(pk=report.pk).update(rows_read=done)
 
+    def stored(result) -> None:
+        # In the import's own transaction: a worker that dies after the entries are committed has also
+        # committed the figures, the status and the audit line, so a redelivered task finds the report
+        # finished instead of importing it again (and counting every entry as unchanged).
+        _record_result(report, result, as_of)
+
     try:
-        result = import_report(
+        import_report(
             client=client,
             report=report,
             path=report.file.path,
@@ -271,6 +277,7 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
             allowed_importers=allowed,
             registry=registry,
             on_progress=progress,
+            on_stored=stored,
         )
     except parsing.FileRejected as rejected:
         job_fail(report, message=f"The whole file was rejected; nothing was imported. {rejected}")
@@ -281,6 +288,10 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
             report, message="The import failed unexpectedly; nothing was imported. The error was logged."
         )
         raise
+    return report
+
+
+def _record_result(report: EntryReport, result, as_of: date) -> None:
     report.file_format = result.file_format
     report.rows_read = result.rows_read
     report.rows_rejected = result.rows_rejected
@@ -318,7 +329,6 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
             "rows_rejected": result.rows_rejected,
         },
     )
-    return report
 
 
 def _reclassify_marked(report: EntryReport, as_of: date) -> None:

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django_scopes import scope, scopes_disabled
 
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
-from entries.services import report_upload
+from entries.services import report_import, report_upload
 from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLE_IORS, SAMPLES, upload
 from tests.factories import ClientFactory, importer_number
 
@@ -330,3 +330,42 @@ def test_deleting_an_entry_or_a_client_deletes_its_lines(importer):
     importer.delete()
     with scopes_disabled():
         assert EntryLine.objects.count() == others > 0
+
+
+def test_a_worker_that_dies_right_after_storing_leaves_the_report_finished(importer, monkeypatch):
+    """The figures and status commit with the entries: a redelivered task finds the report done.
+
+    Before, a worker killed between the merge's commit and the job row's update left the report
+    running; the redelivered task imported it again and reported every entry as unchanged.
+    """
+    from entries import ingestion, tasks
+
+    class WorkerKilled(BaseException):  # not an Exception: nothing in the import may catch it
+        pass
+
+    def killed(stage):
+        raise WorkerKilled
+
+    monkeypatch.setattr(ingestion._Stage, "drop", killed)  # runs right after the import's transaction
+    with scope(client=importer):
+        report, _ = report_upload(
+            actor=None,
+            client=importer,
+            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
+            enqueue=False,
+        )
+        with pytest.raises(WorkerKilled):
+            report_import(report=report, as_of=AS_OF)
+    monkeypatch.undo()
+    entries = sum(1 for _ in csv.DictReader((SAMPLES / EXPECTED["es003_basic.csv"]).open(newline="")))
+    report.refresh_from_db()
+    assert report.status == EntryReport.Status.SUCCEEDED
+    assert (report.entries_created, report.entries_unchanged, report.attempts) == (entries, 0, 1)
+
+    tasks.import_entry_report.apply(args=[report.pk])  # the message, delivered again
+
+    report.refresh_from_db()
+    assert report.status == EntryReport.Status.SUCCEEDED
+    assert (report.entries_created, report.entries_unchanged, report.attempts) == (entries, 0, 1)
+    with scope(client=importer):
+        assert Entry.objects.count() == entries
