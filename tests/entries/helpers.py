@@ -32,18 +32,27 @@ COLUMNS = [
 ]
 
 
-def upload(
+def keep(
     client, name: str, content: bytes | None = None, *, reprocess: bool = False, filename: str | None = None
 ):
+    """The report uploaded as the page does (file kept, job row created), not imported: (report, created)."""
     data = content if content is not None else (SAMPLES / name).read_bytes()
     with scope(client=client):
-        report, created = report_upload(
+        return report_upload(
             actor=None,
             client=client,
             uploaded=SimpleUploadedFile(filename or name, data),
             reprocess=reprocess,
             enqueue=False,
         )
+
+
+def upload(
+    client, name: str, content: bytes | None = None, *, reprocess: bool = False, filename: str | None = None
+):
+    """The report uploaded and imported, as the page and its task do: (report, created)."""
+    report, created = keep(client, name, content, reprocess=reprocess, filename=filename)
+    with scope(client=client):
         if created:
             report_import(report=report, as_of=AS_OF)
         report.refresh_from_db()

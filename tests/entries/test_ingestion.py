@@ -4,14 +4,13 @@ import csv
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_scopes import scope, scopes_disabled
 
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
-from entries.services import report_import, report_upload
-from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLE_IORS, SAMPLES, upload
+from entries.services import report_import
+from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLE_IORS, SAMPLES, keep, upload
 from tests.factories import ClientFactory, importer_number
 
 
@@ -200,12 +199,7 @@ def test_progress_is_reported_while_rows_are_read(importer, monkeypatch):
     monkeypatch.setattr(staging, "PROGRESS_EVERY_ROWS", 100)
     calls = []
     with scope(client=importer):
-        report, _ = report_upload(
-            actor=None,
-            client=importer,
-            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
-            enqueue=False,
-        )
+        report, _ = keep(importer, "es003_basic.csv")
         ingestion.import_report(
             client=importer,
             report=report,
@@ -348,12 +342,7 @@ def test_a_worker_that_dies_right_after_storing_leaves_the_report_finished(impor
 
     monkeypatch.setattr(ingestion._Stage, "drop", killed)  # runs right after the import's transaction
     with scope(client=importer):
-        report, _ = report_upload(
-            actor=None,
-            client=importer,
-            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
-            enqueue=False,
-        )
+        report, _ = keep(importer, "es003_basic.csv")
         with pytest.raises(WorkerKilled):
             report_import(report=report, as_of=AS_OF)
     monkeypatch.undo()

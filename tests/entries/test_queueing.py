@@ -12,7 +12,7 @@ from brokerage.celery import app
 from entries.models import Entry, EntryReport
 from entries.services import reports_sweep_queued
 from entries.tasks import import_entry_report
-from tests.entries.helpers import SAMPLES
+from tests.entries.helpers import SAMPLES, keep
 from tests.factories import member
 
 
@@ -53,14 +53,7 @@ def test_upload_while_the_broker_is_down_is_kept_and_shown_as_queued(
 
 def test_sweeper_queues_reports_left_waiting(importer):
     with scope(client=importer):
-        from entries.services import report_upload
-
-        report, _ = report_upload(
-            actor=None,
-            client=importer,
-            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
-            enqueue=False,
-        )
+        report, _ = keep(importer, "es003_basic.csv")
     assert reports_sweep_queued() == []  # too fresh: a worker may be about to start it
     later = timezone.now() + timedelta(minutes=3)
     assert reports_sweep_queued(now=later) == [report.pk]  # eager in tests: imported right away
@@ -71,15 +64,8 @@ def test_sweeper_queues_reports_left_waiting(importer):
 
 
 def test_a_second_message_for_the_same_report_does_not_import_it_again(importer):
-    from entries.services import report_upload
-
     with scope(client=importer):
-        report, _ = report_upload(
-            actor=None,
-            client=importer,
-            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
-            enqueue=False,
-        )
+        report, _ = keep(importer, "es003_basic.csv")
     import_entry_report.apply(args=(report.pk,))
     import_entry_report.apply(args=(report.pk,))
     with scope(client=importer):

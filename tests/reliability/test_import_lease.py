@@ -6,17 +6,16 @@ import os
 
 import psycopg
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 from django_scopes import scope
 
 from entries import services
 from entries.models import Entry, EntryReport
-from entries.services import report_upload, reports_sweep_queued
+from entries.services import reports_sweep_queued
 from entries.tasks import import_entry_report
 from tests.conftest import wait_for
-from tests.entries.helpers import SAMPLES
+from tests.entries.helpers import keep
 
 
 @pytest.fixture
@@ -56,12 +55,7 @@ def _die(session: psycopg.Connection) -> None:
 def _left_running(importer) -> EntryReport:
     """A report a worker started: marked running, as the task's claim leaves it."""
     with scope(client=importer):
-        report, _ = report_upload(
-            actor=None,
-            client=importer,
-            uploaded=SimpleUploadedFile("es003_basic.csv", (SAMPLES / "es003_basic.csv").read_bytes()),
-            enqueue=False,
-        )
+        report, _ = keep(importer, "es003_basic.csv")
         EntryReport.objects.filter(pk=report.pk).update(status=EntryReport.Status.RUNNING, attempts=1)
     return report
 
