@@ -1,14 +1,13 @@
 """Shared helpers for the entries tests: the sample reports and importing them like the upload page does."""
 
 from datetime import date
-from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from entries.services import report_import, report_upload
+from tests.fixtures import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 AS_OF = date(2026, 11, 23)
 SAMPLE_IORS = {
     "es003_basic.csv": ["19-528224900", "34-370224800"],

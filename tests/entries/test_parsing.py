@@ -1,7 +1,6 @@
 import csv
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,8 @@ from entries.parsing import (
     group_entries,
     open_report,
 )
+from tests.fixtures import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 EXCEL_MESSAGE = (
     "entry number 3.16123E+10 was changed by Excel into a rounded number — export the report again as CSV, "
     "or format the column as text"

@@ -1,13 +1,12 @@
 import csv
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from entries.classification import Classification, classify, entry_input_from_facts
 from entries.parsing import group_entries, open_report
+from tests.fixtures import SAMPLES
 
-SAMPLES = Path("/work/shared/samples")
 AS_OF = date(2026, 11, 23)
 COLUMNS = [
     "entry_number",

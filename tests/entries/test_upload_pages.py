@@ -3,7 +3,6 @@
 import csv
 import io
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,8 +12,7 @@ from django_scopes import scope, scopes_disabled
 from entries.models import Entry, EntryReport
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, importer_number, member
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+from tests.fixtures import SAMPLES
 
 
 @pytest.fixture

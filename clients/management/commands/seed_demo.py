@@ -20,7 +20,7 @@ STAFF = [
     ("staff2@demo.test", "Priya Natarajan", User.StaffRole.STAFF, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
 ]
 
-# The importer numbers match the sample ES-003 reports in shared/samples, so they import cleanly.
+# The importer numbers match the sample ES-003 reports in tests/fixtures/samples, so they import cleanly.
 CLIENTS = [
     (
         "pacific-home-goods",
