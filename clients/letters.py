@@ -10,6 +10,8 @@ from datetime import date
 
 from django.db import models
 
+from entries import entry_numbers
+
 
 class LetterKind(models.TextChoices):
     SUB_ACCOUNT = "sub_account", "Sub-account request (ACE applications mailbox)"
@@ -75,6 +77,26 @@ def detail_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# Kinds whose details are CBP entry numbers: CBP looks each one up, so a mistyped number must not print.
+ENTRY_NUMBER_KINDS = frozenset({LetterKind.REPLACEMENT_REFUND})
+
+
+def entry_number_problems(lines: list[str]) -> list[str]:
+    """A message for each line that is not an entry number with the right check digit (spec §3)."""
+    problems = []
+    for line in lines:
+        number = entry_numbers.canonical(line)
+        if not entry_numbers.is_well_formed(number):
+            problems.append(f"“{line}” is not an entry number (11 characters, e.g. ABC-1234567-6).")
+        elif not entry_numbers.is_valid(number):
+            expected = entry_numbers.check_digit(number)
+            problems.append(
+                f"{entry_numbers.display(number)}: the check digit is wrong (a number starting "
+                f"{entry_numbers.display(number)[:11]} ends in {expected}); check it against the entry summary."
+            )
+    return problems
+
+
 @dataclass(frozen=True)
 class Difference:
     field: str
@@ -137,10 +159,16 @@ def merge_data(
         "importer_numbers": list(importer_numbers),
         "signer_name": signer_name,
         "signer_title": signer_title,
-        "details": detail_lines(details),
+        "details": _printed_details(kind, detail_lines(details)),
         "brokerage_name": brokerage_name,
         "letter_date": letter_date.isoformat(),
     }
+
+
+def _printed_details(kind: str, lines: list[str]) -> list[str]:
+    if kind in ENTRY_NUMBER_KINDS:  # printed as a person reads them: FFF-NNNNNNN-C
+        return [entry_numbers.display(entry_numbers.canonical(line)) for line in lines]
+    return lines
 
 
 SAMPLE_COMPANY = {

@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .letters import SPECS, LetterKind
+from .letters import ENTRY_NUMBER_KINDS, SPECS, LetterKind, detail_lines, entry_number_problems
 from .letters_services import BATCH_KINDS
 from .models import Client, ior_validator
 
@@ -28,6 +28,7 @@ class LetterForm(forms.Form):
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
+        self.kind = kind
         spec = SPECS[kind]
         if spec.details_label:
             self.fields["details"].label = spec.details_label
@@ -37,6 +38,12 @@ class LetterForm(forms.Form):
             del self.fields["details"]
         if kind == LetterKind.SUB_ACCOUNT:
             self.fields["signer_title"].help_text = "The Trade Account Owner (TAO) signs this letter."
+
+    def clean_details(self) -> str:
+        details = self.cleaned_data["details"]
+        if self.kind in ENTRY_NUMBER_KINDS and (problems := entry_number_problems(detail_lines(details))):
+            raise ValidationError(problems)
+        return details
 
     def clean_importer_numbers(self) -> list[str]:
         numbers = [

@@ -11,6 +11,7 @@ import time
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
@@ -20,7 +21,15 @@ from django_scopes import scope, scopes_disabled
 
 from . import audit
 from .jobs import job_fail, job_progress, job_start, job_succeed
-from .letters import SPECS, LetterKind, merge_data, sample_data, template_name
+from .letters import (
+    ENTRY_NUMBER_KINDS,
+    SPECS,
+    LetterKind,
+    entry_number_problems,
+    merge_data,
+    sample_data,
+    template_name,
+)
 from .letters_selectors import letter_defaults
 from .models import Client, Letter, LetterBatch, User
 
@@ -113,6 +122,8 @@ def letter_request(*, actor: User, client: Client, data: dict) -> Letter:
 
     if data.get("kind") not in SPECS:
         raise ValueError(f"Unknown letter kind: {data.get('kind')!r}")
+    if data["kind"] in ENTRY_NUMBER_KINDS and (problems := entry_number_problems(data.get("details", []))):
+        raise ValidationError({"details": problems})
     with transaction.atomic():
         letter = _create_letter(actor=actor, client=client, data=data)
         transaction.on_commit(lambda: render_letter.delay(letter.pk))

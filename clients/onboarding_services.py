@@ -57,6 +57,7 @@ from .onboarding import (
     evidence_type,
 )
 from .onboarding_selectors import stale_findings_with_contacts
+from .tenancy import ADMIN_ROLES, client_access_for
 
 logger = logging.getLogger(__name__)
 
@@ -614,7 +615,14 @@ def ach_problems(
 def ach_enrollment_update(
     *, actor: User, client: Client, bank_name: str, routing_number: str, account_last_four: str, status: str
 ) -> OnboardingProfile:
-    """Record the ACH refund enrollment: bank, routing number, the account's last four digits, status."""
+    """Record the ACH refund enrollment: bank, routing number, the account's last four digits, status.
+
+    Only the client's admins and its staff may; a change of bank details emails every admin of the client
+    and the assigned staff (a changed refund account is the classic refund-fraud move).
+    """
+    access = client_access_for(actor, client)
+    if access is None or access.role not in ADMIN_ROLES:
+        raise ValidationError("Only a client admin or the brokerage can change the ACH refund details.")
     bank_name = bank_name.strip()
     routing_number = routing_number.replace(" ", "")
     account_last_four = account_last_four.strip()
@@ -631,9 +639,12 @@ def ach_enrollment_update(
     }
     with transaction.atomic():
         profile = _profile_for_update(client)
+        before = {name: getattr(profile, name) for name in BANK_DETAIL_FIELDS}
         changes = _set_changed(profile, values)
         if not changes:
             return profile
+        if set(changes) & set(BANK_DETAIL_FIELDS):
+            _email_bank_details_changed(client, actor=actor, before=before, after=values)
         if "ach_status" in changes and status == AchStatus.SUBMITTED:
             profile.ach_submitted_at = timezone.now()
         profile.save()
@@ -649,6 +660,36 @@ def ach_enrollment_update(
             client=client, actor=actor, action="onboarding.ach_updated", subject=profile, data=changes
         )
     return profile
+
+
+BANK_DETAIL_FIELDS = ("bank_name", "routing_number", "account_last_four")
+
+
+def bank_details_watchers(client: Client) -> list[User]:
+    """Who hears of a change of the refund bank account: the client's admins and its assigned staff."""
+    admins = [
+        m.user
+        for m in Membership.objects.filter(client=client, role=Membership.Role.ADMIN).select_related("user")
+        if m.user.is_active
+    ]
+    staff = [a.staff for a in client.staff_assignments.select_related("staff") if a.staff.is_active]
+    return sorted({u.pk: u for u in admins + staff}.values(), key=lambda u: u.email)
+
+
+def _email_bank_details_changed(client: Client, *, actor: User, before: dict, after: dict) -> None:
+    """Queued on commit with everything it needs, so it runs wherever the commit happens (no scope needed)."""
+    watchers = [u.email for u in bank_details_watchers(client)]
+    if not watchers:
+        return
+    context = {
+        "client": client,
+        "actor": actor,
+        "before": before,
+        "after": {name: after[name] for name in BANK_DETAIL_FIELDS},
+        "changed_at": timezone.now(),
+        "link": _checklist_url(client, ItemKey.ACH_ENROLLMENT),
+    }
+    transaction.on_commit(lambda: send_templated("ach_details_changed", to=watchers, context=context))
 
 
 def special_cases_update(*, actor: User, client: Client, **flags: bool) -> OnboardingProfile:

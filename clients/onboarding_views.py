@@ -38,7 +38,7 @@ from .onboarding_forms import (
     SpecialCasesForm,
     SubAccountForm,
 )
-from .tenancy import STAFF_ROLES, require_client_role, staff_required
+from .tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
 
 STATUS_BADGES = {
     ItemStatus.NOT_STARTED: "text-bg-light border",
@@ -153,6 +153,7 @@ def _page(request, *, item_forms: tuple[str, dict] | None = None, **bound):
             "importer_numbers": numbers,
             "is_staff": access.is_staff,
             "is_client_admin": access.is_client_admin,
+            "may_change_ach": access.role in ADMIN_ROLES,
             **forms,
         },
     )
@@ -359,6 +360,7 @@ def sub_account(request, client_slug):
 
 @sensitive_post_parameters("account_last_four")
 @require_POST
+@require_client_role(*ADMIN_ROLES)
 def ach(request, client_slug):
     form = AchForm(request.POST)
     if form.is_valid():

@@ -204,6 +204,8 @@ ONLY_ROLES = {
     "clients:onboarding_item_reopen": {"staff_a", "manager"},
     "clients:onboarding_window_confirm": {"staff_a", "manager"},
     "clients:onboarding_authorize": {"admin_a"},
+    # The refund bank account: the client's admins and the brokerage change it; members only read it.
+    "clients:onboarding_ach": {"admin_a", "staff_a", "manager"},
     "clients:onboarding_authorization_revoke": {"admin_a"},
     # Staff build and file CAPE declarations (client admins too only when CAPE_CLIENT_ADMINS_MAY_BUILD).
     "refunds:declaration_new": {"staff_a", "manager"},

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from clients.letters import LetterKind
 from clients.letters_services import letter_batch_build, letter_pdf, letter_sample_html
 from clients.models import AuditEvent, Letter, LetterBatch, OnboardingProfile
+from entries.entry_numbers import check_digit, display
 from tests.factories import ClientFactory, importer_number, member
 
 KIND_DETAILS = {
@@ -28,7 +29,7 @@ KIND_DETAILS = {
     ),
     LetterKind.REACTIVATION: ("Last used in 2023.", ["reactivated", "Last used in 2023."]),
     LetterKind.PAPER_CHECK_WAIVER: ("No US bank account.", ["31 CFR 208.4", "No US bank account."]),
-    LetterKind.REPLACEMENT_REFUND: ("ABC12345676\nABC12345684", ["ABC12345676", "ABC12345684", "ACH"]),
+    LetterKind.REPLACEMENT_REFUND: ("ABC12345676\nabc-1234568-4", ["ABC-1234567-6", "ABC-1234568-4", "ACH"]),
     LetterKind.FILING_AUTHORIZATION: ("", ["Harbor Line Customs Brokerage", "CAPE refund declarations"]),
 }
 
@@ -327,11 +328,15 @@ def test_letter_renders_on_a_real_worker(client, celery_worker_process):
     assert "Acme Freight Co" in PdfReader(letter.file.open("rb")).pages[0].extract_text()
 
 
+def _valid_number(serial: int) -> str:
+    return f"ABC{serial:07d}{check_digit(f'ABC{serial:07d}')}"
+
+
 def test_letter_dates_in_words_and_a_long_list_stays_readable(
     client, client_a, staff_a, django_capture_on_commit_callbacks
 ):
     client.force_login(staff_a)
-    numbers = [f"ABC{n:07d}6" for n in range(40)]
+    numbers = [_valid_number(n) for n in range(40)]
     letter = _generate(
         client, client_a, "replacement_refund", django_capture_on_commit_callbacks, details="\n".join(numbers)
     )
@@ -339,15 +344,44 @@ def test_letter_dates_in_words_and_a_long_list_stays_readable(
     day = timezone.localdate()
     assert f"{day:%B} {day.day}, {day.year}" in text and day.isoformat() not in text
     assert len(reader.pages) == 1  # forty entry numbers in three columns: still one page
-    assert all(number in text for number in numbers)
+    assert all(display(number) in text for number in numbers)
 
-    many = [f"ABC{n:07d}6" for n in range(200)]
+    many = [_valid_number(n) for n in range(200)]
     letter = _generate(
         client, client_a, "replacement_refund", django_capture_on_commit_callbacks, details="\n".join(many)
     )
     text, reader = _pdf_text(client, client_a, letter)
     pages = len(reader.pages)
-    assert pages > 1 and all(number in text for number in many)
+    assert pages > 1 and all(display(number) in text for number in many)
     second = _words(reader.pages[1].extract_text())
     assert "Alpha Imports LLC" in second and f"Page 2 of {pages}" in second  # whose letter, which page
     assert "Page 1" not in _words(reader.pages[0].extract_text())
+
+
+def test_letter_refuses_an_entry_number_with_a_wrong_check_digit(
+    client, client_a, staff_a, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_a)
+    url = _new_url(client_a, "replacement_refund")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {**_form(details="ABC12345676\nABC12345677\nNOT-A-NUMBER"), "generate": ""}
+        )
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "ABC-1234567-7: the check digit is wrong" in page
+    assert "“NOT-A-NUMBER” is not an entry number" in page
+    with scopes_disabled():
+        assert not Letter.objects.exists()
+
+
+def test_letter_service_refuses_a_wrong_check_digit_whatever_the_caller(client_a, staff_a):
+    from django.core.exceptions import ValidationError
+
+    from clients.letters_services import letter_request
+
+    data = {"kind": "replacement_refund", "details": ["ABC-1234567-7"]}
+    with scope(client=client_a), pytest.raises(ValidationError, match="check digit is wrong"):
+        letter_request(actor=staff_a, client=client_a, data=data)

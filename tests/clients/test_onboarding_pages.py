@@ -134,8 +134,8 @@ def test_ace_ein_linked_path_through_the_pages(client, client_a, member_a):
     assert "Next ACE step: Log in and verify access" in page(client)
 
 
-def test_ach_with_a_valid_routing_number_is_saved(client, client_a, member_a):
-    client.force_login(member_a)
+def test_ach_with_a_valid_routing_number_is_saved(client, client_a, admin_a):
+    client.force_login(admin_a)
     response = client.post(
         url("onboarding_ach"),
         {
@@ -156,8 +156,8 @@ def test_ach_with_a_valid_routing_number_is_saved(client, client_a, member_a):
     assert "account ending in 6789" in page(client)
 
 
-def test_ach_routing_number_failing_the_checksum_is_explained_next_to_the_field(client, client_a, member_a):
-    client.force_login(member_a)
+def test_ach_routing_number_failing_the_checksum_is_explained_next_to_the_field(client, client_a, admin_a):
+    client.force_login(admin_a)
     response = client.post(
         url("onboarding_ach"),
         {
@@ -177,8 +177,8 @@ def test_ach_routing_number_failing_the_checksum_is_explained_next_to_the_field(
         assert not OnboardingProfile.objects.filter(client=client_a).exists()
 
 
-def test_ach_refund_rejected_shows_the_recovery_steps(client, client_a, member_a):
-    client.force_login(member_a)
+def test_ach_refund_rejected_shows_the_recovery_steps(client, client_a, admin_a):
+    client.force_login(admin_a)
     client.post(
         url("onboarding_ach"),
         {
@@ -631,3 +631,90 @@ def test_checklist_page_query_count_is_bounded(
         _status(client_a, key, "in_progress", days_ago=1)
     with django_assert_max_num_queries(25):
         page(client)
+
+
+ACH = {
+    "bank_name": "First Harbor Bank",
+    "routing_number": "021000021",
+    "account_last_four": "6789",
+    "status": "active",
+}
+
+
+def test_member_sees_the_ach_details_and_authorization_but_cannot_change_them(
+    client, client_a, admin_a, member_a, member_b
+):
+    client.force_login(admin_a)
+    client.post(url("onboarding_ach"), ACH)
+    client.force_login(member_a)
+
+    html = page(client)
+    ach, authorization = section(html, "ach_enrollment"), section(html, "filing_authorization")
+    assert "account ending in 6789" in ach and "First Harbor Bank" in ach
+    assert 'name="routing_number"' not in ach and "Save ACH enrollment" not in ach
+    assert "Only a client admin" in ach
+    assert 'name="importer_numbers"' not in authorization and "Authorize the brokerage" not in authorization
+
+    for name in ("onboarding_ach", "onboarding_authorize", "onboarding_authorization_revoke"):
+        response = client.post(
+            url(name), {**ACH, "account_last_four": "1111", "importer_numbers": "12-345678900"}
+        )
+        assert response.status_code == 404, name
+    assert profile(client_a).account_last_four == "6789"
+    assert actions(client_a).count("onboarding.ach_updated") == 1
+
+
+def test_ach_service_refuses_a_member_whatever_the_caller(client_a, member_a):
+    from django.core.exceptions import ValidationError
+
+    from clients.onboarding_services import ach_enrollment_update
+
+    with scope(client=client_a), pytest.raises(ValidationError, match="Only a client admin"):
+        ach_enrollment_update(actor=member_a, client=client_a, **ACH)
+
+
+def test_changed_bank_details_email_every_admin_and_the_assigned_staff_with_last_four_only(
+    client,
+    client_a,
+    admin_a,
+    member_a,
+    staff_a,
+    client_b,
+    admin_b,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    second_admin = member(client_a, role="client_admin")
+    client.force_login(admin_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("onboarding_ach"), ACH)
+    mailoutbox.clear()
+
+    client.force_login(staff_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url("onboarding_ach"),
+            {**ACH, "bank_name": "Quick Cash Credit Union", "account_last_four": "4321"},
+        )
+
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert sorted(mail.to) == sorted([admin_a.email, second_admin.email, staff_a.email])
+    assert member_a.email not in mail.to and admin_b.email not in mail.to
+    assert "Refund bank account changed for Alpha Imports LLC" in mail.subject
+    for body in (mail.body, mail.alternatives[0][0]):
+        assert "account ending in 6789" in body and "account ending in 4321" in body
+        assert "Quick Cash Credit Union" in body and staff_a.email in body
+
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # only the status changes: no alarm
+        client.post(
+            url("onboarding_ach"),
+            {
+                **ACH,
+                "bank_name": "Quick Cash Credit Union",
+                "account_last_four": "4321",
+                "status": "submitted",
+            },
+        )
+    assert mailoutbox == []
