@@ -196,6 +196,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# django-import-export's admin actions check the same rights as the page they sit on: exporting needs the
+# right to view the list, importing the right to change it (clients/admin.py narrows imports further).
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 # Whether client admins may build CAPE declarations and record their filing themselves (staff always may).
 CAPE_CLIENT_ADMINS_MAY_BUILD = envbool("CAPE_CLIENT_ADMINS_MAY_BUILD", "false")
 

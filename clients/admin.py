@@ -1,3 +1,16 @@
+"""The Django admin, for broker staff.
+
+Rights, in one place (docs/SECURITY.md, "The Django admin"):
+- every django-import-export action checks the rights of the page it sits on (`ImportExportRights`):
+  exporting needs the right to view the list, and only what the list shows is exported (a staff member
+  who is not a manager: their caseload, never people); importing is for staff managers only, and every
+  row an import changes is written to the client's audit trail (`clients/resources.py`);
+- tenant data (every `TenantModel`) is read-only here (`TenantReadOnly`): it changes through the
+  portal's pages, whose services write the audit trail, so nothing can be changed or deleted unaudited;
+- a client record itself may be added and changed by managers (audited, `ClientAdmin.save_model`),
+  never deleted here (a delete would erase its audit trail with it).
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from import_export.admin import ImportExportModelAdmin
@@ -19,27 +32,53 @@ from .models import (
 from .resources import ClientResource, UserResource
 
 
-class ImporterNumberInline(admin.TabularInline):
+class ImportExportRights:
+    """django-import-export's actions with the rights of the page they belong to (first in the bases)."""
+
+    def has_export_permission(self, request):
+        # The export is built from the change list's own queryset (caseload-scoped), so seeing the list is
+        # the right to export it.
+        return self.has_view_permission(request)
+
+    def has_import_permission(self, request):
+        return (
+            request.user.is_active and request.user.is_staff_manager and self.has_change_permission(request)
+        )
+
+
+class TenantReadOnly:
+    """Tenant data is read, not changed, in the admin: its changes go through audited services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ImporterNumberInline(TenantReadOnly, admin.TabularInline):
     model = ImporterNumber
     extra = 0
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantReadOnly, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
 
 
-class StaffAssignmentInline(admin.TabularInline):
+class StaffAssignmentInline(TenantReadOnly, admin.TabularInline):
+    """Assignments change on the staff's Assignments page, which audits them."""
+
     model = StaffAssignment
     extra = 0
     fk_name = "client"
-    autocomplete_fields = ["staff"]
-    readonly_fields = ["assigned_at", "assigned_by"]
 
 
 @admin.register(Client)
-class ClientAdmin(ImportExportModelAdmin):
+class ClientAdmin(ImportExportRights, ImportExportModelAdmin):
     resource_classes = [ClientResource]
     list_display = ["legal_name", "slug", "is_active", "created_at"]
     search_fields = ["legal_name", "slug"]
@@ -54,9 +93,44 @@ class ClientAdmin(ImportExportModelAdmin):
             return clients
         return clients.filter(staff_assignments__staff=request.user)
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from django_scopes import scope
+
+        from . import audit
+
+        before = {}
+        if change:
+            before = Client.objects.filter(pk=obj.pk).values(*form.changed_data).first() or {}
+        super().save_model(request, obj, form, change)
+        with scope(client=obj):
+            if change:
+                changes = {
+                    name: {"from": str(before.get(name, "")), "to": str(getattr(obj, name))}
+                    for name in form.changed_data
+                }
+                if changes:
+                    audit.record(
+                        client=obj,
+                        actor=request.user,
+                        action="client.profile_updated",
+                        subject=obj,
+                        data={**changes, "via": "admin"},
+                    )
+            else:
+                audit.record(
+                    client=obj,
+                    actor=request.user,
+                    action="client.created",
+                    subject=obj,
+                    data={"legal_name": obj.legal_name, "via": "admin"},
+                )
+
 
 @admin.register(User)
-class UserAdmin(ImportExportModelAdmin, BaseUserAdmin):
+class UserAdmin(ImportExportRights, ImportExportModelAdmin, BaseUserAdmin):
     resource_classes = [UserResource]
     ordering = ["email"]
     list_display = ["email", "full_name", "staff_role", "is_active", "last_login"]
@@ -78,23 +152,14 @@ class UserAdmin(ImportExportModelAdmin, BaseUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(TenantReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "client", "actor", "action", "subject_repr"]
     list_filter = ["action"]
     search_fields = ["action", "subject_repr", "client__legal_name"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantReadOnly, admin.ModelAdmin):
     list_display = ["email", "client", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     readonly_fields = ["token_hash"]
     search_fields = ["email"]
@@ -103,15 +168,8 @@ class InvitationAdmin(admin.ModelAdmin):
 # --- Onboarding (read-mostly: changes go through the portal's pages so they are audited) ---------------
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(TenantReadOnly, admin.ModelAdmin):
+    pass
 
 
 @admin.register(OnboardingProfile)

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from import_export.admin import ExportMixin
 
+from clients.admin import ImportExportRights, TenantReadOnly
+
 from .models import Chapter99Rule, Entry, EntryLine, EntryReport
 from .resources import EntryLineResource, EntryResource
 
 
 @admin.register(Entry)
-class EntryAdmin(ExportMixin, admin.ModelAdmin):
+class EntryAdmin(ImportExportRights, TenantReadOnly, ExportMixin, admin.ModelAdmin):
     resource_classes = [EntryResource]
     list_display = ["entry_number", "client", "entry_type", "refund_path", "ieepa_duty", "next_deadline"]
     list_filter = ["refund_path", "entry_type"]
@@ -14,32 +16,23 @@ class EntryAdmin(ExportMixin, admin.ModelAdmin):
     list_select_related = ["client"]
     readonly_fields = [f.name for f in Entry._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(EntryLine)
-class EntryLineAdmin(ExportMixin, admin.ModelAdmin):
+class EntryLineAdmin(ImportExportRights, TenantReadOnly, ExportMixin, admin.ModelAdmin):
     resource_classes = [EntryLineResource]
     list_display = ["entry", "line_number", "ordinal", "hts", "duty", "program"]
     list_select_related = ["entry"]
     search_fields = ["entry__entry_number", "hts"]
     readonly_fields = [f.name for f in EntryLine._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(EntryReport)
-class EntryReportAdmin(admin.ModelAdmin):
+class EntryReportAdmin(TenantReadOnly, admin.ModelAdmin):
     list_display = ["original_name", "client", "status", "rows_read", "rows_rejected", "created_at"]
     list_filter = ["status"]
     # Private files have no URL to link to (the admin would fail): the report's page serves the file.
     exclude = ["file"]
     readonly_fields = [f.name for f in EntryReport._meta.fields if f.name != "file"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(Chapter99Rule)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from clients.admin import TenantReadOnly
+
 from .models import CbpReport, Declaration, DeclarationEntry, RejectionReason
 
 
@@ -21,17 +23,8 @@ class RejectionReasonAdmin(admin.ModelAdmin):
         return request.user.is_staff_manager
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(TenantReadOnly, admin.ModelAdmin):
     """The ledger is written by the portal's services only; the admin shows it."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Declaration)

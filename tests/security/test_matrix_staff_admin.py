@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.core.files.base import ContentFile
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -162,33 +162,58 @@ def admin_world(world):
     return world
 
 
+def _import_export_urls(model) -> list[tuple[str, str]]:
+    """The django-import-export pages of a model's admin: ("export" | "import", url)."""
+    opts = model._meta
+    found = []
+    for action, name in (("export", "export"), ("import", "import"), ("import", "process_import")):
+        try:
+            found.append((action, reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}")))
+        except NoReverseMatch:
+            pass
+    return found
+
+
+def test_admin_matrix_knows_the_import_and_export_pages():
+    labels = {m._meta.label_lower for m in ADMIN_MODELS if _import_export_urls(m)}
+    assert {"clients.client", "clients.user", "entries.entry", "entries.entryline"} <= labels
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=[m._meta.label_lower for m in ADMIN_MODELS])
 def test_admin_access(client, admin_world, request, model, role):
     world = admin_world
     opts = model._meta
-    urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")]
+    urls = [("list", reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))]
     obj = _a_object(model, world)
     if obj is not None:
-        urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+        urls.append(("record", reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])))
+    urls += _import_export_urls(model)
     if role != "anonymous":
         client.force_login(request.getfixturevalue(role))
     kind = _kind(model)
 
-    for url in urls:
-        response = client.get(url)
+    for page, url in urls:
+        # process_import takes only POST; the others are asked with GET and, for imports, POST as well.
+        if url.endswith("/process_import/"):
+            response = client.post(url, {})
+        else:
+            response = client.get(url)
         if role in ("anonymous", "inactive_a", *NOT_STAFF):
             assert response.status_code == 302, f"{role} reached {url}"
             assert response.url.startswith(reverse("admin:login"))
         elif role == "staff_nomfa_a":
             assert response.status_code == 302 and response.url == reverse("mfa_activate_totp")
         elif role == "manager":
+            # process_import asked with an empty form answers with the form's errors (200).
             assert response.status_code == 200, url
         elif kind == "people and logins":
             assert response.status_code == 403, f"{role} must not read {opts.label} in the admin"
+        elif page == "import":
+            assert response.status_code == 403, f"{role} must not import {opts.label}"
         elif kind == "reference" or role == "staff_a":
             assert response.status_code == 200, url
-        elif url == urls[0]:  # staff_b: the list, without A's records
+        elif page in ("list", "export"):  # staff_b: the list and the export form, without A's records
             assert response.status_code == 200, url
         else:  # staff_b: A's record itself is not there (the admin sends them back with a message)
             assert response.status_code in (302, 404), f"{role} opened client A's {opts.label}"
