@@ -7,6 +7,9 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
+        # An empty file is not a form error (which would refuse the whole batch without naming it): the
+        # upload service refuses it by name, and the other files are imported.
+        kwargs.setdefault("allow_empty_file", True)
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}))
         super().__init__(*args, **kwargs)
 
@@ -24,6 +27,12 @@ class ReportUploadForm(forms.Form):
     )
     reprocess = forms.BooleanField(
         label="Import again even if the same file was imported before", required=False
+    )
+    replaces = forms.BooleanField(
+        label="This report replaces those entries",
+        required=False,
+        help_text="Tick it when the report has its entries whole and some now have fewer lines (a correction). "
+        "Otherwise an entry the report has only some of the stored lines of is kept as it was and listed for review.",
     )
 
 

@@ -28,11 +28,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from brokerage.bulk import write_rows
+
 from . import parsing, staging
 from .chapter99 import DEFAULT_REGISTRY, Registry
 from .classification import classify_totals
 from .figures import figures_refresh
-from .models import Entry, EntryHistory, EntryLine, RowRejection
+from .models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
 from .staging import ERROR_COLUMNS, KEY_COLUMNS, ROW_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,24 @@ class ImportResult:
     entries_updated: int = 0
     entries_unchanged: int = 0
     entries_rejected: int = 0
+    entries_kept: int = 0  # the report held fewer lines of them than are stored: kept as they were
+    kept_entries: list[str] = field(default_factory=list)  # the first EntryReport.KEPT_LISTED of them
     file_format: str = ""
     has_liquidation_columns: bool = True
     warnings: list[str] = field(default_factory=list)
     last_row_error: str = ""  # the reason, when the file's last row was refused
+
+    @property
+    def entries_stored(self) -> int:
+        return self.entries_created + self.entries_updated + self.entries_unchanged + self.entries_kept
+
+
+class AllRowsRejected(parsing.FileRejected):
+    """Every row of the report was rejected: the report is refused, its rejected rows are kept to read."""
+
+    def __init__(self, message: str, result: ImportResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def _canonical_ior(number: str) -> str:
@@ -188,6 +204,11 @@ def import_report(
                     "The file ends in the middle of a row: it looks cut off (an interrupted download or "
                     "copy). Export the report from ACE again and upload the whole file."
                 )
+            if not result.rows_read:
+                raise parsing.FileRejected(
+                    "The report has its column headings but no rows: there is nothing to import. Check the "
+                    "report's date range and filters in ACE, export it again and upload that file."
+                )
             if not importer_column:
                 result.warnings.append(
                     "The report has no Importer Number column, so rows could not be checked against this "
@@ -199,9 +220,18 @@ def import_report(
                 _merge(
                     client=client, report=report, stage=stage, result=result, as_of=as_of, registry=registry
                 )
-                # The dashboard's stored sums of this client change with its entries, in the same commit.
-                figures_refresh(client_id=client.pk, ledger=False)
-                on_stored(result)
+                if result.entries_stored:
+                    # The dashboard's stored sums of this client change with its entries, in the same commit.
+                    figures_refresh(client_id=client.pk, ledger=False)
+                    on_stored(result)
+            if not result.entries_stored:
+                # Nothing was stored but the rejected rows, which are kept so the user can read why.
+                raise AllRowsRejected(
+                    f"Every row of the report was rejected ({result.rows_rejected:,} of "
+                    f"{result.rows_read:,}). The reasons are listed below and in the error report: correct "
+                    "the export and upload it again.",
+                    result,
+                )
         finally:
             stage.drop()
     return result
@@ -381,17 +411,21 @@ def _merge(*, client, report, stage: _Stage, result: ImportResult, as_of: date, 
         # Each good entry against the client's stored one: new, changed or (same content hashes)
         # unchanged. On PostgreSQL new entries get their ids here, in file order, so that their lines
         # can be inserted with a plain two-table join and the entry_id index grows at its right end.
+        # An entry the report holds fewer lines of than are stored is 'fewer' for now (see _keep_fewer).
         new_id = f"nextval(pg_get_serial_sequence('{entry_table}', 'id'))" if stage.postgres else "NULL"
+        fewer = "" if report.replaces_entries else "WHEN e.line_count > s.line_count THEN 'fewer' "
         cursor.execute(
             "CREATE TEMPORARY TABLE stage_target AS SELECT s.*, "
             f"CASE WHEN e.id IS NULL THEN {new_id} ELSE e.id END AS entry_id, "
             "CASE WHEN e.id IS NULL THEN 'new' WHEN e.content_hash_a = s.hash_a AND e.content_hash_b = s.hash_b "
-            "THEN 'same' ELSE 'changed' END AS state "
+            f"THEN 'same' {fewer}ELSE 'changed' END AS state "
             f"FROM stage_entries s LEFT JOIN {entry_table} e ON e.client_id = %s AND e.entry_number = s.entry_number "
             "WHERE s.entry_number NOT IN (SELECT entry_number FROM stage_bad) ORDER BY s.first_row",
             [client.pk],
         )
         counts = dict(_fetch(cursor, "SELECT state, COUNT(*) FROM stage_target GROUP BY state"))
+        if counts.get("fewer"):
+            counts = _keep_fewer(cursor, client=client, report=report, result=result, as_of=as_of)
         result.entries_created = counts.get("new", 0)
         result.entries_updated = counts.get("changed", 0)
         result.entries_unchanged = counts.get("same", 0)
@@ -406,6 +440,56 @@ def _merge(*, client, report, stage: _Stage, result: ImportResult, as_of: date, 
                 registry=registry,
             )
         _replace_rejections(cursor, client=client, report=report, stage=stage, result=result)
+
+
+def _keep_fewer(cursor, *, client, report, result: ImportResult, as_of: date) -> dict[str, int]:
+    """Entries the report holds only some of the stored lines of are kept as they are, for review.
+
+    A report cut off mid-entry, or the first rows of a bigger export, would otherwise shrink them
+    silently. The rule (docs/INGESTION.md): when every row the report has of an entry is one of its stored
+    lines (same line number and tariff ordinal) and there are fewer of them, the stored entry stays as it
+    was and its history says why; when the report brings a line that is not stored, it is a new version
+    of the entry and replaces it. The uploader's "this report replaces those entries" skips this. Set-based:
+    one pass over the few candidate entries' rows and lines, whatever the size of the report.
+    """
+    lines, entries = EntryLine._meta.db_table, Entry._meta.db_table
+    cursor.execute(
+        "UPDATE stage_target SET state = 'changed' WHERE state = 'fewer' AND entry_number IN ("
+        "SELECT r.entry_number FROM stage_rows r JOIN stage_target t ON t.entry_number = r.entry_number "
+        f"AND t.state = 'fewer' WHERE NOT EXISTS (SELECT 1 FROM {lines} l WHERE l.entry_id = t.entry_id "
+        "AND l.client_id = %s AND COALESCE(l.line_number, -1) = COALESCE(r.line_number, -1) "
+        "AND COALESCE(l.ordinal, -1) = COALESCE(r.ordinal, -1)))",
+        [client.pk],
+    )
+    counts = dict(_fetch(cursor, "SELECT state, COUNT(*) FROM stage_target GROUP BY state"))
+    result.entries_kept = counts.get("fewer", 0)
+    if not result.entries_kept:
+        return counts
+    result.kept_entries = [
+        row[0]
+        for row in _fetch(
+            cursor,
+            "SELECT entry_number FROM stage_target WHERE state = 'fewer' ORDER BY first_row "
+            f"LIMIT {EntryReport.KEPT_LISTED}",
+        )
+    ]
+    note = (
+        f"{_report_note(report)} had only some of this entry's lines: the stored lines were kept. If the "
+        "entry now has fewer lines, upload the report again with “This report replaces those entries” ticked."
+    )
+    cursor.execute(
+        f"INSERT INTO {EntryHistory._meta.db_table} (client_id, entry_id, field, from_value, to_value, "
+        "effective_on, actor_id, note, created_at) "
+        f"SELECT %s, e.id, '{EntryHistory.Field.LINES.value}', CAST(e.line_count AS varchar(12)) || ' lines', "
+        "'kept: the report had ' || CAST(t.line_count AS varchar(12)), %s, CAST(%s AS bigint), %s, %s "
+        f"FROM stage_target t JOIN {entries} e ON e.id = t.entry_id AND e.client_id = %s WHERE t.state = 'fewer'",
+        [client.pk, as_of, report.created_by_id, note, timezone.now(), client.pk],
+    )
+    return counts
+
+
+def _report_note(report) -> str:
+    return f"Report {report.original_name} (uploaded {timezone.localdate(report.created_at):%Y-%m-%d})"
 
 
 def _replace_rejections(cursor, *, client, report, stage: _Stage, result: ImportResult) -> None:
@@ -563,7 +647,7 @@ def _check_entries_stored(cursor, *, client) -> None:
     """
     cursor.execute(
         f"SELECT COUNT(*) FROM stage_target t LEFT JOIN {Entry._meta.db_table} e "
-        "ON e.id = t.entry_id AND e.client_id = %s WHERE t.state <> 'same' AND e.id IS NULL",
+        "ON e.id = t.entry_id AND e.client_id = %s WHERE t.state IN ('new', 'changed') AND e.id IS NULL",
         [client.pk],
     )
     missing = cursor.fetchone()[0]
@@ -585,7 +669,7 @@ def _replace_lines(cursor, *, client, result: ImportResult) -> None:
         "duty, country_of_origin, program) "
         "SELECT %s, t.entry_id, r.row_number, r.line_number, r.ordinal, r.hts, "
         "r.goods_cents * 0.01, r.duty_cents * 0.01, r.country, r.program "
-        "FROM stage_rows r JOIN stage_target t ON t.entry_number = r.entry_number AND t.state <> 'same'",
+        "FROM stage_rows r JOIN stage_target t ON t.entry_number = r.entry_number AND t.state IN ('new', 'changed')",
         [client.pk],
     )
 
@@ -614,7 +698,7 @@ def _spool_aggregates(file) -> None:
             "k.liquidation_status, k.liquidation_date, k.drawback, k.protest, k.reconciliation, t.line_count, "
             "CAST(t.duty_cents AS bigint), CAST(t.goods_cents AS bigint), CAST(t.ieepa_cents AS bigint), "
             "CAST(t.s122_cents AS bigint), CAST(t.hash_a AS bigint), CAST(t.hash_b AS bigint), t.entry_id, t.state "
-            "FROM stage_target t JOIN stage_keys k ON k.key_id = t.key_id WHERE t.state <> 'same' "
+            "FROM stage_target t JOIN stage_keys k ON k.key_id = t.key_id WHERE t.state IN ('new', 'changed') "
             "ORDER BY t.first_row"
         )
         while batch := stream.fetchmany(_BATCH):
@@ -670,7 +754,7 @@ def _record_history(cursor, *, client, report, now) -> None:
     re-classification records the changes that time makes; these are the ones a report makes.
     """
     history, entries = EntryHistory._meta.db_table, Entry._meta.db_table
-    note = f"Report {report.original_name} (uploaded {timezone.localdate(report.created_at):%Y-%m-%d})"
+    note = _report_note(report)
     common = [client.pk, report.created_by_id, note[:500], now]
     selects = []
     for kind, value in (
@@ -687,6 +771,44 @@ def _record_history(cursor, *, client, report, now) -> None:
         f"note, created_at) {' UNION ALL '.join(selects)}",
         [*common, client.pk] * len(selects),
     )
+    # What the report changed in the entry's lines and duty (an entry went from 7 lines to 2 without a
+    # word, once): formatted here, a batch at a time, for the entries whose counts or sums moved.
+    columns = ("client_id", "entry_id", "field", "from_value", "to_value", "effective_on", "actor_id")
+    with connection.chunked_cursor() as stream:
+        stream.execute(
+            "SELECT e.id, e.line_count, e.ieepa_duty, e.section_122_duty, s.line_count, s.ieepa_duty, "
+            f"s.section_122_duty, s.classified_as_of FROM stage_changed s JOIN {entries} e ON e.id = s.id "
+            "AND e.client_id = %s WHERE e.line_count <> s.line_count OR e.ieepa_duty <> s.ieepa_duty "
+            "OR e.section_122_duty <> s.section_122_duty",
+            [client.pk],
+        )
+        while batch := stream.fetchmany(_BATCH):
+            write_rows(
+                history,
+                (*columns, "note", "created_at"),
+                [
+                    (
+                        client.pk,
+                        r[0],
+                        EntryHistory.Field.LINES.value,
+                        _lines_text(*r[1:4]),
+                        _lines_text(*r[4:7]),
+                        _as_date(r[7]),
+                        report.created_by_id,
+                        note,
+                        now,
+                    )
+                    for r in batch
+                ],
+            )
+
+
+def _lines_text(lines, ieepa, s122) -> str:
+    """An entry's lines and duty as its history shows them: "7 lines, IEEPA $147,433.93"."""
+    text = f"{int(lines):,} line{'' if int(lines) == 1 else 's'}, IEEPA ${Decimal(str(ieepa)):,.2f}"
+    if s122 and Decimal(str(s122)):
+        text += f", s.122 ${Decimal(str(s122)):,.2f}"
+    return text[:60]
 
 
 def _typed(*names: str) -> tuple[tuple[str, str], ...]:

@@ -25,6 +25,12 @@ class EntryReport(Job):
     entries_updated = models.PositiveIntegerField(default=0)
     entries_unchanged = models.PositiveIntegerField(default=0)
     entries_rejected = models.PositiveIntegerField(default=0)
+    # Entries the report held fewer lines of than are stored (a cut-off or partial export): kept as they
+    # were and listed for review (docs/INGESTION.md, "Fewer lines"); the numbers of the first KEPT_LISTED.
+    entries_kept = models.PositiveIntegerField(default=0)
+    kept_entries = models.JSONField(default=list, blank=True)
+    # The uploader said this report has its entries whole: an entry with fewer lines replaces the stored one.
+    replaces_entries = models.BooleanField(default=False)
     has_liquidation_columns = models.BooleanField(null=True)
     warnings = models.JSONField(default=list, blank=True)
 
@@ -39,9 +45,11 @@ class EntryReport(Job):
             "entries:report", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
         )
 
+    KEPT_LISTED = 200
+
     @property
     def entries_stored(self) -> int:
-        return self.entries_created + self.entries_updated + self.entries_unchanged
+        return self.entries_created + self.entries_updated + self.entries_unchanged + self.entries_kept
 
 
 class RowRejection(TenantModel):
@@ -263,6 +271,7 @@ class EntryHistory(TenantModel):
         PATH = "refund_path", "Refund path"
         DEADLINE = "next_deadline", "Next deadline"
         FLAG = "flag", "Flag"
+        LINES = "lines", "Lines and duty"
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="history")
     field = models.CharField(max_length=20, choices=Field.choices)

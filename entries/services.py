@@ -20,7 +20,7 @@ from clients.models import Client, ImporterNumber, User
 
 from . import parsing, upload_checks
 from .figures import figures_refresh
-from .ingestion import import_report
+from .ingestion import AllRowsRejected, import_report
 from .models import EntryReport
 from .registry import current_registry
 
@@ -35,7 +35,9 @@ def check_upload_size(uploaded) -> None:
             "Export a shorter date range from ACE, or ask your broker to import it."
         )
     if uploaded.size == 0:
-        raise ValidationError(f"{name} is empty. Export the ES-003 report from ACE again.")
+        raise ValidationError(
+            f"{name} was refused: the file is empty. Export the ES-003 report from ACE again."
+        )
 
 
 def _sha256(uploaded) -> str:
@@ -80,13 +82,22 @@ def _lock_upload(*, client: Client, sha256: str) -> None:
 
 
 def report_upload(
-    *, actor: User | None, client: Client, uploaded, reprocess: bool = False, enqueue: bool = True
+    *,
+    actor: User | None,
+    client: Client,
+    uploaded,
+    reprocess: bool = False,
+    replaces: bool = False,
+    enqueue: bool = True,
 ) -> tuple[EntryReport, bool]:
     """Keep the file and queue its import (enqueue=False: the caller runs report_import itself).
 
     Returns (report, created); an identical earlier import is returned instead unless reprocess is asked for.
+    replaces: the uploader says the report has its entries whole, so an entry it has fewer lines of than
+    are stored is replaced rather than kept for review (docs/INGESTION.md); it implies reprocess.
     """
     name = uploaded.name or "report"
+    reprocess = reprocess or replaces
     check_upload_size(uploaded)
     sha256 = _sha256(uploaded)
     refused = upload_checks.refusal(uploaded)  # by content, never by the file's name
@@ -108,6 +119,7 @@ def report_upload(
             sha256=sha256,
             size_bytes=uploaded.size,
             reprocess_of=earlier,
+            replaces_entries=replaces,
         )
         report.file.save(f"{sha256[:16]}-{timezone.now():%Y%m%d%H%M%S}.upload", File(uploaded), save=False)
         report.save()
@@ -116,7 +128,13 @@ def report_upload(
             actor=actor,
             action="entries.report_uploaded",
             subject=report,
-            data={"file": name, "sha256": sha256, "bytes": uploaded.size, "reprocess": bool(earlier)},
+            data={
+                "file": name,
+                "sha256": sha256,
+                "bytes": uploaded.size,
+                "reprocess": bool(earlier),
+                "replaces_entries": replaces,
+            },
         )
         if enqueue:
             transaction.on_commit(lambda: _enqueue(report.pk))
@@ -280,6 +298,8 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
             on_stored=stored,
         )
     except parsing.FileRejected as rejected:
+        if isinstance(rejected, AllRowsRejected):  # its rejected rows are stored: the page lists them
+            _save_counts(report, rejected.result)
         job_fail(report, message=f"The whole file was rejected; nothing was imported. {rejected}")
         _audit_result(report, "entries.report_rejected", {"reason": str(rejected)})
         return report
@@ -291,31 +311,30 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
     return report
 
 
-def _record_result(report: EntryReport, result, as_of: date) -> None:
-    report.file_format = result.file_format
-    report.rows_read = result.rows_read
-    report.rows_rejected = result.rows_rejected
-    report.entries_created = result.entries_created
-    report.entries_updated = result.entries_updated
-    report.entries_unchanged = result.entries_unchanged
-    report.entries_rejected = result.entries_rejected
-    report.has_liquidation_columns = result.has_liquidation_columns
-    report.warnings = result.warnings
+_RESULT_FIELDS = (
+    "file_format",
+    "rows_read",
+    "rows_rejected",
+    "entries_created",
+    "entries_updated",
+    "entries_unchanged",
+    "entries_rejected",
+    "entries_kept",
+    "kept_entries",
+    "has_liquidation_columns",
+    "warnings",
+)
+
+
+def _save_counts(report: EntryReport, result) -> None:
+    for name in _RESULT_FIELDS:
+        setattr(report, name, getattr(result, name))
     report.total_count = result.rows_read
-    report.save(
-        update_fields=[
-            "file_format",
-            "rows_read",
-            "rows_rejected",
-            "entries_created",
-            "entries_updated",
-            "entries_unchanged",
-            "entries_rejected",
-            "has_liquidation_columns",
-            "warnings",
-            "total_count",
-        ]
-    )
+    report.save(update_fields=[*_RESULT_FIELDS, "total_count"])
+
+
+def _record_result(report: EntryReport, result, as_of: date) -> None:
+    _save_counts(report, result)
     _reclassify_marked(report, as_of)  # the import itself refreshed the client's figures (entries.figures)
     job_succeed(report, message=summary(report))
     _audit_result(
@@ -326,6 +345,7 @@ def _record_result(report: EntryReport, result, as_of: date) -> None:
             "created": result.entries_created,
             "updated": result.entries_updated,
             "unchanged": result.entries_unchanged,
+            "kept": result.entries_kept,
             "rows_rejected": result.rows_rejected,
         },
     )
@@ -359,7 +379,17 @@ def summary(report: EntryReport) -> str:
         f"{report.entries_unchanged:,} unchanged",
         f"{report.rows_rejected:,} rows rejected",
     ]
-    return ", ".join(parts) + f" ({report.rows_read:,} rows read)."
+    text = ", ".join(parts) + f" ({report.rows_read:,} rows read)."
+    if report.entries_kept:
+        text += f" {kept_summary(report.entries_kept)}"
+    return text
+
+
+def kept_summary(count: int) -> str:
+    return (
+        f"{count:,} {'entry' if count == 1 else 'entries'} kept: the report had fewer lines than stored "
+        "(listed for review)."
+    )
 
 
 FLAG_LABELS = {

@@ -34,6 +34,7 @@ def reports(request, client_slug):
                         client=client,
                         uploaded=uploaded,
                         reprocess=form.cleaned_data["reprocess"],
+                        replaces=form.cleaned_data["replaces"],
                     )
                 except ValidationError as error:
                     messages.error(request, " ".join(error.messages))

@@ -124,9 +124,18 @@ def test_newer_report_updates_entries_in_place(importer):
     text = (SAMPLES / "es003_basic.csv").read_text()
     lines = text.splitlines()
     target = lines[1].split(",")[0]
-    # The newer export has one fewer row for the first entry: its lines are replaced, not added to.
+    # The newer export has one fewer row for the first entry: without the uploader's word that the report
+    # replaces its entries, the stored entry is kept (tests/entries/test_import_safety.py) ...
     newer = "\n".join([lines[0]] + [line for line in lines[1:] if line != lines[1]]) + "\n"
-    second, _ = upload(importer, "newer.csv", newer.encode())
+    kept, _ = upload(importer, "newer.csv", newer.encode())
+    assert (kept.entries_kept, kept.entries_updated, kept.entries_unchanged) == (1, 0, 59)
+    # ... with it, its lines are replaced, not added to.
+    second, _ = keep(importer, "newer.csv", newer.encode(), reprocess=True)
+    with scope(client=importer):
+        second.replaces_entries = True
+        second.save(update_fields=["replaces_entries"])
+        report_import(report=second, as_of=AS_OF)
+        second.refresh_from_db()
     assert second.entries_updated == 1 and second.entries_unchanged == 59 and second.entries_created == 0
     with scope(client=importer):
         entry = Entry.objects.get(entry_number=target)

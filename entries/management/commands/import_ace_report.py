@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from clients.models import Client
 from entries.models import EntryReport
-from entries.services import report_import, report_upload
+from entries.services import kept_summary, report_import, report_upload
 
 
 class Command(BaseCommand):
@@ -57,6 +57,8 @@ class Command(BaseCommand):
                     f"{name}: created {report.entries_created} updated {report.entries_updated} "
                     f"unchanged {report.entries_unchanged} rejected {report.rows_rejected} rows"
                 )
+                if report.entries_kept:
+                    self.stdout.write(f"  kept: {kept_summary(report.entries_kept)}")
                 for warning in report.warnings:
                     self.stdout.write(f"  warning: {warning}")
         if failed:
