@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -342,7 +343,7 @@ def code_window_calendar(request, client_slug, public_id):
         services.code_window_ics(window=window, cancel=window.status == WindowStatus.CANCELLED),
         content_type="text/calendar; charset=utf-8",
     )
-    response["Content-Disposition"] = 'attachment; filename="ace-code-window.ics"'
+    response["Content-Disposition"] = content_disposition_header(True, "ace-code-window.ics")
     return response
 
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
@@ -98,8 +99,8 @@ def report_errors_csv(request, client_slug, public_id):
             yield writer.writerow([safe_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv")
-    response["Content-Disposition"] = (
-        f'attachment; filename="errors-{report.original_name.rsplit(".", 1)[0][:60]}.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"errors-{report.original_name.rsplit('.', 1)[0][:60]}.csv"
     )
     return response
 
@@ -202,7 +203,7 @@ def _export(client, entries, fmt: str, today):
             buffer.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

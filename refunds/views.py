@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
@@ -96,7 +97,7 @@ def batch_zip(request, client_slug, public_id):
         raise Http404("No file left in this batch")
     response = HttpResponse(cape.zip_files(files), content_type="application/zip")
     name = files[0][0].rsplit("_", 1)[0]
-    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.zip")
     return response
 
 
@@ -140,7 +141,7 @@ def declaration_file(request, client_slug, public_id):
     declaration = selectors.declaration_for_client(client=request.client, public_id=public_id)
     content = selectors.declaration_content(declaration=declaration)
     response = HttpResponse(content, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{declaration.filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, declaration.filename)
     return response
 
 
@@ -299,7 +300,7 @@ def report_problems_csv(request, client_slug, public_id):
             yield writer.writerow([safe_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="unmatched-{report.public_id}.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, f"unmatched-{report.public_id}.csv")
     return response
 
 
