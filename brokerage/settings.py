@@ -173,14 +173,65 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Uploaded client files live outside the static and public tree; they are served only by views that
-# check the client scope.
+# Client files (uploads, letters, exports, CBP reports, evidence) live outside the static and public tree
+# and have no URL; they are served only by views that check the client scope (brokerage/storage.py).
+# The embedded default keeps them on the local disk; with STORAGE_S3_BUCKET set they go to an
+# S3-compatible object store, so that web servers and workers on other machines share them.
 PRIVATE_STORAGE_ROOT = Path(env("PRIVATE_STORAGE_ROOT", str(BASE_DIR / "var" / "private")))
-STORAGES = {
-    "default": {
+STORAGE_S3_BUCKET = env("STORAGE_S3_BUCKET")
+
+
+def s3_storage_options(
+    *,
+    bucket: str,
+    endpoint_url: str = "",
+    region: str = "",
+    encryption: str = "AES256",
+    kms_key_id: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+) -> dict:
+    """The PrivateS3Storage options (also used by the tests that run against a real S3 server)."""
+    if encryption not in ("AES256", "aws:kms", "none"):
+        raise ImproperlyConfigured(
+            f"STORAGE_S3_ENCRYPTION must be AES256, aws:kms or none, not {encryption!r}"
+        )
+    parameters = {} if encryption == "none" else {"ServerSideEncryption": encryption}
+    if encryption == "aws:kms" and kms_key_id:
+        parameters["SSEKMSKeyId"] = kms_key_id
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
+        # Without keys boto3 finds credentials itself (an instance or task role).
+        "access_key": access_key or None,
+        "secret_key": secret_key or None,
+        # A self-hosted store (MinIO) answers at one host name, not one per bucket.
+        "addressing_style": "path" if endpoint_url else None,
+        "object_parameters": parameters,
+    }
+
+
+if STORAGE_S3_BUCKET:
+    _private_storage = {
+        "BACKEND": "brokerage.storage.PrivateS3Storage",
+        "OPTIONS": s3_storage_options(
+            bucket=STORAGE_S3_BUCKET,
+            endpoint_url=env("STORAGE_S3_ENDPOINT_URL"),
+            region=env("STORAGE_S3_REGION"),
+            encryption=env("STORAGE_S3_ENCRYPTION", "AES256"),
+            kms_key_id=env("STORAGE_S3_KMS_KEY_ID"),
+            access_key=env("STORAGE_S3_ACCESS_KEY_ID"),
+            secret_key=env("STORAGE_S3_SECRET_ACCESS_KEY"),
+        ),
+    }
+else:
+    _private_storage = {
         "BACKEND": "brokerage.storage.PrivateFileStorage",
         "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)},
-    },
+    }
+STORAGES = {
+    "default": _private_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

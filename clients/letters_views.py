@@ -6,11 +6,13 @@ The PDF is rendered by a Celery task (letters_tasks), never here; pages show the
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
+
+from brokerage.storage import file_response
 
 from . import letters_selectors as selectors
 from . import letters_services as services
@@ -113,11 +115,8 @@ def letter_download(request, client_slug, public_id):
     letter = selectors.letter_for_client(client=request.client, public_id=public_id)
     if not letter.file:
         raise Http404("Not rendered yet")
-    return FileResponse(
-        letter.file.open("rb"),
-        as_attachment=True,
-        filename=f"{client_slug}-{letter.filename}",
-        content_type="application/pdf",
+    return file_response(
+        letter.file, filename=f"{client_slug}-{letter.filename}", content_type="application/pdf"
     )
 
 

@@ -4,7 +4,7 @@ an invalid form re-renders the checklist with the errors next to the fields."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +12,8 @@ from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+
+from brokerage.storage import file_response
 
 from . import onboarding_selectors as selectors
 from . import onboarding_services as services
@@ -203,12 +205,7 @@ def evidence_upload(request, client_slug, key):
 
 def evidence_download(request, client_slug, public_id):
     evidence = selectors.evidence_for_client(client=request.client, public_id=public_id)
-    return FileResponse(
-        evidence.file.open("rb"),
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
-    )
+    return file_response(evidence.file, filename=evidence.original_name, content_type=evidence.content_type)
 
 
 @require_POST

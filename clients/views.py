@@ -5,11 +5,12 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
+from brokerage.storage import file_response
 
 from . import selectors, services
 from .forms import (
@@ -192,8 +193,8 @@ def letterhead_logo(request, client_slug):
     client = request.client
     if not client.letterhead_logo:
         raise Http404
-    return FileResponse(
-        client.letterhead_logo.open("rb"), content_type=_image_type(client.letterhead_logo.name)
+    return file_response(
+        client.letterhead_logo, as_attachment=False, content_type=_image_type(client.letterhead_logo.name)
     )
 
 
@@ -237,7 +238,7 @@ def audit_export_download(request, client_slug, public_id):
     export = selectors.audit_export_for_client(client=request.client, public_id=public_id)
     if not export.file:
         raise Http404
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"audit-trail-{client_slug}.csv")
+    return file_response(export.file, filename=f"audit-trail-{client_slug}.csv")
 
 
 def invitation_accept(request, token):

@@ -21,6 +21,7 @@ from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
 from brokerage.spreadsheets import safe_cell
+from brokerage.storage import local_path
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
@@ -114,7 +115,10 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
     with tempfile.TemporaryDirectory(prefix="broker-report-") as folder:
         writers, handles = {}, []
         try:
-            with parsing.open_report(report.file.path, filename=report.original_name) as source:
+            with (
+                local_path(report.file) as path,
+                parsing.open_report(path, filename=report.original_name) as source,
+            ):
                 fields = _columns(source)
                 header = [parsing.ACE_HEADER[f] for f in fields]
                 for item in source.rows():

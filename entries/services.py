@@ -14,6 +14,7 @@ from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from brokerage.storage import local_path
 from clients import audit
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
@@ -287,16 +288,18 @@ def _report_import(*, report: EntryReport, as_of: date | None) -> EntryReport:
         _record_result(report, result, as_of)
 
     try:
-        import_report(
-            client=client,
-            report=report,
-            path=report.file.path,
-            as_of=as_of,
-            allowed_importers=allowed,
-            registry=registry,
-            on_progress=progress,
-            on_stored=stored,
-        )
+        # From an object store, a local copy for the parser and the second-half process, removed after.
+        with local_path(report.file) as path:
+            import_report(
+                client=client,
+                report=report,
+                path=path,
+                as_of=as_of,
+                allowed_importers=allowed,
+                registry=registry,
+                on_progress=progress,
+                on_stored=stored,
+            )
     except parsing.FileRejected as rejected:
         if isinstance(rejected, AllRowsRejected):  # its rejected rows are stored: the page lists them
             _save_counts(report, rejected.result)

@@ -2,9 +2,10 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 
+from brokerage.storage import file_response
 from clients.tenancy import staff_required
 
 from .forms import BrokerReportForm
@@ -47,8 +48,4 @@ def broker_report_unmatched(request, public_id):
     report = broker_report_for_user(user=request.user, public_id=public_id)
     if not report.unmatched_file:
         raise Http404
-    return FileResponse(
-        report.unmatched_file.open("rb"),
-        as_attachment=True,
-        filename=f"not-routed-{report.original_name}.csv",
-    )
+    return file_response(report.unmatched_file, filename=f"not-routed-{report.original_name}.csv")

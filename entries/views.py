@@ -5,13 +5,14 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
+from brokerage.storage import file_response
 from refunds.interest import estimate_interest
 
 from . import selectors, services
@@ -109,7 +110,7 @@ def report_file(request, client_slug, public_id):
     report = selectors.report_for_client(client=request.client, public_id=public_id)
     if not report.file:
         raise Http404
-    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.original_name)
+    return file_response(report.file, filename=report.original_name)
 
 
 def entry_list(request, client_slug):

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from brokerage.bulk import update_from_rows, write_rows
+from brokerage.storage import local_path
 from clients.jobs import job_progress
 from entries.entry_numbers import display
 from entries.figures import figures_refresh
@@ -151,7 +152,7 @@ def reconcile(*, report: CbpReport, on_progress: Callable[[int, int | None], Non
     problems = _Problems(report)
     ledger = _load_ledger(report)
     size = report.file.size or 1
-    with open_cbp_report(report.file.path, kind=report.kind) as reader:
+    with local_path(report.file) as path, open_cbp_report(path, kind=report.kind) as reader:
         if (
             report.kind == CbpReport.Kind.RESULTS
             and report.declaration_id is None

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
+from brokerage.storage import file_response
 from clients.tenancy import ADMIN_ROLES
 
 from . import cape, selectors, services
@@ -308,4 +309,4 @@ def report_file(request, client_slug, public_id):
     report = selectors.cbp_report_for_client(client=request.client, public_id=public_id)
     if not report.file:
         raise Http404
-    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.original_name)
+    return file_response(report.file, filename=report.original_name)

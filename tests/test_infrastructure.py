@@ -10,17 +10,33 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_compose_file_parses_and_names_the_six_services():
+def test_compose_file_parses_and_names_its_services():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat", "mailpit"}
-    for name in ("web", "worker", "beat"):
-        service = compose["services"][name]
-        assert service["image"] == "ieepa-refund-portal"  # one image for all three
+    services = compose["services"]
+    assert {"postgres", "redis", "minio", "minio-bucket", "web", "beat", "mailpit"} <= set(services)
+    portal = [name for name, service in services.items() if service.get("image") == "ieepa-refund-portal"]
+    assert {"web", "beat"} <= set(portal) and any(name.startswith("worker") for name in portal)
+    for name in portal:  # one image for web, workers and beat
+        service = services[name]
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["REDIS_URL"].startswith("redis://")
-    assert "gunicorn" in compose["services"]["web"]["command"]
-    assert "worker" in compose["services"]["worker"]["command"]
-    assert "beat" in compose["services"]["beat"]["command"]
+    assert "gunicorn" in services["web"]["command"]
+    assert "beat" in services["beat"]["command"]
+
+
+def test_compose_keeps_client_files_in_the_object_store_not_a_shared_volume():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    portal = [name for name, service in services.items() if service.get("image") == "ieepa-refund-portal"]
+    for name in portal:
+        assert not services[name].get("volumes"), f"{name} mounts a volume"
+        environment = services[name]["environment"]
+        assert environment["STORAGE_S3_BUCKET"] == "portal-files"
+        assert environment["STORAGE_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert services[name]["depends_on"]["minio-bucket"]["condition"] == "service_completed_successfully"
+    created = " ".join(services["minio-bucket"]["command"])
+    assert "mc mb --ignore-existing store/portal-files" in created and "anonymous set none" in created
+    assert "ports" not in services["minio"]  # only the portal reaches the store
 
 
 def _manage(*args, **env):
