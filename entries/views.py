@@ -28,7 +28,7 @@ def reports(request, client_slug):
     if request.method == "POST":
         form = ReportUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            queued = 0
+            queued = []
             for uploaded in form.cleaned_data["files"]:
                 try:
                     report, created = services.report_upload(
@@ -44,7 +44,7 @@ def reports(request, client_slug):
                 if created and report.status == EntryReport.Status.FAILED:
                     messages.error(request, f"{uploaded.name}: {report.message}")  # refused by its content
                 elif created:
-                    queued += 1
+                    queued.append(report)
                 elif report.status == EntryReport.Status.SUCCEEDED:
                     messages.warning(
                         request,
@@ -58,12 +58,23 @@ def reports(request, client_slug):
                         "its progress is below.",
                     )
             if queued:
+                # Without a worker (the embedded default) the imports ran while the upload was received.
+                for report in queued:
+                    report.refresh_from_db(fields=["status"])
+                done = all(report.is_finished for report in queued)
+                count = f"{len(queued)} report{'s' if len(queued) > 1 else ''} received"
                 messages.success(
-                    request, f"{queued} report{'s' if queued > 1 else ''} received; the import runs below."
+                    request,
+                    f"{count} and processed: each one's result is below."
+                    if done
+                    else f"{count}; each import's progress is shown below until it is done.",
                 )
             return redirect("entries:reports", client_slug=client.slug)
     page = Paginator(selectors.client_reports(client=client), 20).get_page(request.GET.get("page"))
-    return render(request, "entries/reports.html", {"form": form, "page": page})
+    context = {"form": form, "page": page, "polling": any(not r.is_finished for r in page)}
+    if request.headers.get("HX-Request"):
+        return render(request, "entries/_report_rows.html", context)
+    return render(request, "entries/reports.html", context)
 
 
 def report_detail(request, client_slug, public_id):

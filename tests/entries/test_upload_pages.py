@@ -151,3 +151,38 @@ def test_entries_page_query_count_does_not_grow(client, acme, django_assert_max_
         report_import(report=report)
     with django_assert_max_num_queries(len(one.captured_queries) + 2):
         client.get(url)
+
+
+def test_reports_list_polls_while_an_import_waits_and_stops_when_done(client, acme):
+    from entries.services import report_import
+    from tests.entries.helpers import AS_OF, keep
+
+    client.force_login(member(acme))
+    url = reverse("entries:reports", kwargs={"client_slug": "acme"})
+    report, _ = keep(acme, "es003_basic.csv")  # uploaded, its worker not started yet
+
+    waiting = client.get(url).content.decode()
+    assert 'id="report-list" hx-get="/c/acme/reports/"' in waiting and 'hx-trigger="every 1s"' in waiting
+    assert "Queued" in waiting and "Waiting to start" in waiting
+
+    with scope(client=acme):
+        report_import(report=report, as_of=AS_OF)
+    polled = client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'id="report-list"' in polled
+    assert "<html" not in polled  # the list alone, swapped in place
+    assert "hx-get" not in polled and 'data-status="succeeded"' in polled and "Done" in polled
+
+
+def test_embedded_default_shows_the_import_done_on_the_page_the_user_lands_on(transactional_db, client, acme):
+    client.force_login(member(acme))
+    # Real commits, eager tasks (the embedded default): the import runs as the upload is received.
+    response = client.post(
+        reverse("entries:reports", kwargs={"client_slug": "acme"}),
+        {"files": _files("es003_basic.csv")},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "1 report received and processed: each one&#x27;s result is below." in page
+    assert 'data-status="succeeded"' in page and "hx-get" not in page.split('id="report-list"')[1][:40]
