@@ -59,6 +59,7 @@ def overview(request, client_slug):
             "staff": selectors.client_staff(client=client),
             "recent_events": selectors.client_audit_trail(client=client)[:5],
             "totals": entry_selectors.entry_totals(client=client, today=today),
+            "figures": entry_selectors.FIGURES,
             "paths": paths,
             "upcoming": entry_selectors.upcoming_deadlines(client=client, today=today),
         },

@@ -15,16 +15,13 @@ from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    BooleanField,
     Case,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     IntegerField,
     Min,
     OuterRef,
     Prefetch,
-    Q,
     Subquery,
     Sum,
     Value,
@@ -40,8 +37,8 @@ from clients.selectors import caseload_clients
 
 from .models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
 from .reminders import REMINDED_KINDS
+from .selectors import headline_figures
 
-AT_RISK_DAYS = 30
 CHART_WEEKS = 13  # the next 90 days, week by week
 ZERO = Decimal("0")
 LEDGER_FIGURES = ("filed", "accepted", "refunded", "refunded_principal")
@@ -111,22 +108,21 @@ def _path_figures(client_ids: list[int]):
 
 
 def _deadline_figures(client_ids: list[int], today: date):
-    """The stored deadline days from today on, summed per client, chart week (13: later) and "within 30 days".
+    """The stored deadline days from today on, summed per client and chart week (13: later).
 
-    One row per (client, week, at risk or not), with the week's first deadline: the nearest deadline, the
-    amount at risk and the chart come from one query, bucketed by the database.
+    One row per (client, week), with the week's first deadline: the nearest deadline and the chart come
+    from one query, bucketed by the database (the amount at risk is entries.selectors.headline_figures').
     """
     week = Case(
         *(When(day__lt=today + timedelta(days=7 * (w + 1)), then=Value(w)) for w in range(CHART_WEEKS)),
         default=Value(CHART_WEEKS),
         output_field=IntegerField(),
     )
-    soon = ExpressionWrapper(Q(day__lte=today + timedelta(days=AT_RISK_DAYS)), output_field=BooleanField())
     return (
         DeadlineFigures.objects.filter(client_id__in=client_ids, day__gte=today)
-        .values("client_id", week=week, soon=soon)
+        .values("client_id", week=week)
         .annotate(nearest=Min("day"), amount=Sum("ieepa"))
-        .values_list("client_id", "week", "soon", "nearest", "amount")
+        .values_list("client_id", "week", "nearest", "amount")
         .order_by()
     )
 
@@ -165,22 +161,22 @@ def caseload_dashboard(
             for c in clients
         }
         pipeline: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        # "Refundable through CAPE now" and "deadline within 30 days": the one definition (entries.selectors).
+        for client_id, figures in headline_figures(client_ids=list(rows), today=today).items():
+            rows[client_id].refundable = figures["cape_now"]
+            rows[client_id].at_risk = figures["due_30"]
         for client_id, path, count, ieepa in _path_figures(list(rows)):
             row = rows[client_id]
             row.entries += count
             row.ieepa += ieepa
-            if path == RefundPath.CAPE_PHASE1:
-                row.refundable += ieepa
             if path == RefundPath.NEEDS_DATA:
                 row.needs_review += count
             pipeline[path] += ieepa
         weeks = [ZERO] * CHART_WEEKS
-        for client_id, week, soon, nearest, amount in _deadline_figures(list(rows), today):
+        for client_id, week, nearest, amount in _deadline_figures(list(rows), today):
             row = rows[client_id]
             if row.next_deadline is None or nearest < row.next_deadline:
                 row.next_deadline = nearest
-            if soon:
-                row.at_risk += amount
             if week < CHART_WEEKS:
                 weeks[week] += amount
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))

@@ -48,6 +48,7 @@ from .reminders import (
     deadline_label,
     is_critical,
 )
+from .selectors import FIGURES, headline_figures
 
 logger = logging.getLogger(__name__)
 DATABASE_GONE = (OperationalError, InterfaceError)
@@ -237,7 +238,7 @@ def _send_digest(*, plan: Plan, clients: dict[int, Client], today: date) -> bool
             send_templated(
                 "reminder_digest",
                 to=[plan.user.email],
-                context={"recipient": plan.user, "sections": sections, "today": today},
+                context={"recipient": plan.user, "sections": sections, "today": today, "figures": FIGURES},
                 attachments=[("deadline.ics", calendar, "text/calendar")] if calendar else [],
             )
             sent = True
@@ -324,6 +325,7 @@ def _digest_context(*, plan: Plan, clients: dict[int, Client], today: date):
     for item in ordered:
         by_client[item.client_id].append(item)
     patterns = {cid: _entry_url_pattern(clients[cid]) for cid in by_client}
+    headline = headline_figures(client_ids=list(by_client), today=today)  # as the overview shows them
     # Sorted by deadline: the nearest are listed, the rest counted with a link to the client's entries.
     sections = [
         {
@@ -332,6 +334,8 @@ def _digest_context(*, plan: Plan, clients: dict[int, Client], today: date):
                 _item_context(i, clients[cid], today, patterns[cid]) for i in items[:DIGEST_ITEMS_PER_CLIENT]
             ],
             "more": max(0, len(items) - DIGEST_ITEMS_PER_CLIENT),
+            "cape_now_text": f"{headline[cid]['cape_now']:,.2f}",
+            "due_30_text": f"{headline[cid]['due_30']:,.2f}",
             "entries_url": settings.SITE_URL
             + reverse("entries:list", kwargs={"client_slug": clients[cid].slug}),
         }

@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from clients.models import Client
+from refunds.deadlines import RULES_2026_1
 
 from .models import EntryReport, RowRejection
 
@@ -54,27 +55,78 @@ def filtered_entries(*, client: Client, params, today):
     return entries
 
 
-def entry_totals(*, client: Client, today) -> dict:
-    """The money at the top of the entries page and the overview, in one query."""
-    from datetime import timedelta
+# The two headline figures, defined once: the client overview, the entries page, the staff caseload and the
+# reminder emails all show them from headline_figures, with these words as their help text.
+DUE_DAYS = 30
+_PHASE2_OPENS = RULES_2026_1.phase2_opens
+FIGURES = {
+    "cape_now": {
+        "label": "Refundable through CAPE now",
+        "help": "IEEPA duty of the entries CAPE takes today: on the CAPE Phase 1 path, and on the Phase 2 "
+        f"path once Phase 2 is open (since {_PHASE2_OPENS:%B} {_PHASE2_OPENS.day}, {_PHASE2_OPENS.year}).",
+    },
+    "due_30": {
+        "label": f"Deadline within {DUE_DAYS} days",
+        "help": f"IEEPA duty of the entries whose CAPE window closes or protest deadline falls in the next "
+        f"{DUE_DAYS} days, today included. Projected liquidation dates are not deadlines and are not counted.",
+    },
+}
 
+
+def headline_figures(*, client_ids, today) -> dict:
+    """{client id: {"cape_now": Decimal, "due_30": Decimal}} for FIGURES, in two queries for any number of clients.
+
+    Read from the stored figures (entries.figures: kept in the transaction of every change to entries, so
+    they are the entries' own sums), so that the caseload of every client costs what one client does.
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.db.models import CharField, Sum, Value
+    from django_scopes import scopes_disabled
+
+    from refunds.eligibility import open_paths
+
+    from .models import DeadlineFigures, PathFigures
+
+    ids = list(client_ids)
+    figures = {pk: {"cape_now": Decimal("0.00"), "due_30": Decimal("0.00")} for pk in ids}
+    with scopes_disabled():  # by the ids the caller may see (a client's scope, or the staff caseload)
+        cape = (
+            PathFigures.objects.filter(client_id__in=ids, refund_path__in=open_paths(today))
+            .values("client_id")
+            .annotate(amount=Sum("ieepa"), name=Value("cape_now", output_field=CharField()))
+            .values_list("client_id", "name", "amount")
+            .order_by()
+        )
+        due = (
+            DeadlineFigures.objects.filter(
+                client_id__in=ids, day__gte=today, day__lte=today + timedelta(days=DUE_DAYS)
+            )
+            .values("client_id")
+            .annotate(amount=Sum("ieepa"), name=Value("due_30", output_field=CharField()))
+            .values_list("client_id", "name", "amount")
+            .order_by()
+        )
+        for client_id, name, amount in cape.union(due, all=True):  # one query
+            figures[client_id][name] = amount or Decimal("0.00")
+    return figures
+
+
+def entry_totals(*, client: Client, today) -> dict:
+    """The money at the top of the entries page and the overview: IEEPA and Section 122 duty paid, and FIGURES."""
     from django.db.models import DecimalField, Q, Sum, Value
     from django.db.models.functions import Coalesce
 
     from .models import Entry
 
     zero = Value(0, output_field=DecimalField(max_digits=18, decimal_places=2))
-
-    def total(condition=None):
-        return Coalesce(Sum("ieepa_duty", filter=condition), zero)
-
-    return Entry.objects.filter(client=client).aggregate(
-        ieepa_paid=total(),
+    totals = Entry.objects.filter(client=client).aggregate(
+        ieepa_paid=Coalesce(Sum("ieepa_duty"), zero),
         section_122_paid=Coalesce(Sum("section_122_duty"), zero),
-        cape_now=total(Q(refund_path__in=["cape_phase1", "cape_phase2"])),
-        due_30=total(Q(next_deadline__gte=today, next_deadline__lte=today + timedelta(days=30))),
-        past_deadlines=total(Q(refund_path="finally_liquidated")),
+        past_deadlines=Coalesce(Sum("ieepa_duty", filter=Q(refund_path="finally_liquidated")), zero),
     )
+    return totals | headline_figures(client_ids=[client.pk], today=today)[client.pk]
 
 
 def path_totals(*, client: Client) -> list[dict]:

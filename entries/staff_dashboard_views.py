@@ -11,6 +11,7 @@ from clients.tenancy import staff_required
 
 from .charts import horizontal_bars, vertical_bars
 from .dashboard_selectors import SORTS, caseload_dashboard, deadline_alerts
+from .selectors import FIGURES
 
 PAGE_SIZE = 50  # rows of the caseload table; totals and charts cover the whole caseload
 
@@ -41,6 +42,7 @@ def caseload(request):
         "staff/caseload.html",
         {
             "dashboard": dashboard,
+            "figures": FIGURES,
             "clients": page.object_list,
             "page": page,
             "search": search,

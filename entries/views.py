@@ -154,6 +154,7 @@ def entry_list(request, client_slug):
         {
             "page": page,
             "totals": selectors.entry_totals(client=client, today=today),
+            "figures": selectors.FIGURES,
             "paths": RefundPath.choices,
             "reasons": EXCLUSION_REASONS,
             "importers": selectors.importer_numbers_in_use(client=client),
