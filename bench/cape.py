@@ -86,7 +86,7 @@ def _client_with_entries(slug: str, count: int, importer: str):
 
     client = Client.objects.create(slug=slug, legal_name=f"{slug} LLC")
     with scopes_disabled():
-        ImporterNumber.objects.create(client=client, number=importer)
+        ImporterNumber.objects.create(client=client, number=importer, verified_at=timezone.now())
     actor, _ = User.objects.get_or_create(
         email="bench-manager@example.com", defaults={"staff_role": "staff_manager"}
     )

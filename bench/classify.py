@@ -53,6 +53,7 @@ def generate(total: int, clients: int, big: int) -> None:
     """Fill the database: `clients` clients, the first with `big` entries, the rest sharing the remainder."""
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from brokerage.bulk import write_rows
     from clients.models import Client, ImporterNumber, Membership, User
@@ -70,7 +71,10 @@ def generate(total: int, clients: int, big: int) -> None:
         [Client(slug=f"bench-{i}", legal_name=f"Bench Importer {i} LLC") for i in range(clients)]
     )
     ImporterNumber.objects.bulk_create(
-        [ImporterNumber(client=c, number=f"{10 + i % 89:02d}-{i:07d}00") for i, c in enumerate(rows)]
+        [
+            ImporterNumber(client=c, number=f"{10 + i % 89:02d}-{i:07d}00", verified_at=timezone.now())
+            for i, c in enumerate(rows)
+        ]
     )
     user, _ = User.objects.get_or_create(email="bench@bench.test", defaults={"full_name": "Bench"})
     Membership.objects.get_or_create(client=rows[0], user=user, defaults={"role": "client_admin"})

@@ -221,6 +221,7 @@ def _setup_django(work: Path) -> None:
 def _prepare_database() -> None:
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
     from django_scopes import scopes_disabled
 
     from clients.models import Client, ImporterNumber
@@ -233,7 +234,7 @@ def _prepare_database() -> None:
         for slug, numbers in (CSV_CLIENT, XLSX_CLIENT):
             client = Client.objects.create(slug=slug, legal_name=f"{slug} LLC")
             for number in numbers:
-                ImporterNumber.objects.create(client=client, number=number)
+                ImporterNumber.objects.create(client=client, number=number, verified_at=timezone.now())
 
 
 # ---- measurements -------------------------------------------------------------------------------

@@ -37,6 +37,22 @@ class ImporterNumberForm(forms.Form):
     label = forms.CharField(label="Label (optional)", max_length=100, required=False)
 
 
+class ImporterNumberVerifyForm(forms.Form):
+    evidence = forms.ChoiceField(
+        label="Checked against",
+        choices=[
+            ("form_5106", "the client's CBP Form 5106"),
+            ("ace_account", "the client's ACE account"),
+        ],
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        max_length=500,
+        required=False,
+        help_text="What you saw, e.g. the 5106's date.",
+    )
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email address")
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.MEMBER)

@@ -169,16 +169,49 @@ class TenantModel(models.Model):
 
 
 class ImporterNumber(TenantModel):
-    """An importer-of-record number (IOR) of a client; ACE report rows are matched to clients by it."""
+    """An importer-of-record number (IOR) of a client; ACE report rows are matched to clients by it.
 
-    number = models.CharField(max_length=20, unique=True, validators=[ior_validator])
+    A number a client adds is *pending* until broker staff verify it against the client's CBP Form 5106 or
+    ACE account: anyone can type any number, so broker-wide reports route entries only to verified
+    numbers. Several clients may claim the same number while pending (so that adding one reveals nothing
+    about other clients); only one client can hold it verified.
+    """
+
+    class Evidence(models.TextChoices):
+        FORM_5106 = "form_5106", "CBP Form 5106"
+        ACE_ACCOUNT = "ace_account", "ACE account"
+        STAFF_ENTERED = "staff_entered", "Entered by broker staff"
+        BEFORE_VERIFICATION = "before_verification", "Registered before numbers needed verification"
+
+    number = models.CharField(max_length=20, validators=[ior_validator])
     label = models.CharField(max_length=100, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verification_evidence = models.CharField(max_length=30, choices=Evidence.choices, blank=True)
+    verification_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "number"], name="one_importer_number_per_client"),
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=models.Q(verified_at__isnull=False),
+                name="one_verified_owner_per_importer_number",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class Membership(TenantModel):

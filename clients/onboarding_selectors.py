@@ -215,7 +215,12 @@ def code_window_for_client(*, client: Client, public_id) -> CodeWindow:
 
 
 def client_importer_numbers(*, client: Client) -> list[str]:
-    return list(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
+    # The filing authorization covers verified numbers only: a pending one is a claim, not yet the client's.
+    return list(
+        ImporterNumber.objects.filter(client=client, verified_at__isnull=False).values_list(
+            "number", flat=True
+        )
+    )
 
 
 # --- Staff ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
@@ -46,8 +46,8 @@ def client_create(
         client.full_clean()
         client.save()
         with scope(client=client):
-            for number in importer_numbers:
-                _add_importer_number(client=client, number=number)
+            for number in importer_numbers:  # entered by staff (the command, the staff's page, seed_demo)
+                _add_importer_number(client=client, number=number, actor=actor, by_staff=True)
             audit.record(
                 client=client,
                 actor=actor,
@@ -58,27 +58,89 @@ def client_create(
     return client
 
 
-def _add_importer_number(*, client: Client, number: str) -> ImporterNumber:
+def _add_importer_number(
+    *, client: Client, number: str, actor: User | None, by_staff: bool, label: str = ""
+) -> ImporterNumber:
+    """Add a number to a client: verified at once when staff enter it, pending when a client does.
+
+    A client's refusal never depends on other clients: the same number may be pending for several
+    clients (only staff's verification picks the owner), so "already registered" is said to staff only.
+    """
     number = number.strip().upper()
-    with scopes_disabled():  # IOR numbers are unique across clients: a clash must be found wherever it is
-        taken = ImporterNumber.objects.filter(number=number).select_related("client").first()
-    if taken is not None:
-        raise ValidationError(
-            {"number": f"Importer number {number} is already registered to another client."}
-        )
-    importer = ImporterNumber(client=client, number=number)
+    if ImporterNumber.objects.filter(client=client, number=number).exists():
+        raise ValidationError({"number": f"Importer number {number} is already on this company's profile."})
+    importer = ImporterNumber(client=client, number=number, label=label, added_by=actor)
+    if by_staff:
+        with scopes_disabled():  # one verified owner per number: a clash must be found wherever it is
+            taken = ImporterNumber.objects.filter(number=number, verified_at__isnull=False).exists()
+        if taken:
+            raise ValidationError(
+                {"number": f"Importer number {number} is already registered to another client."}
+            )
+        importer.verified_at = timezone.now()
+        importer.verified_by = actor
+        importer.verification_evidence = ImporterNumber.Evidence.STAFF_ENTERED
     importer.full_clean()
     importer.save()
     return importer
 
 
 def importer_number_add(*, actor: User, client: Client, number: str, label: str = "") -> ImporterNumber:
+    """A client admin's number is pending until staff verify it; a staff member's is verified at once."""
     with transaction.atomic():
-        importer = _add_importer_number(client=client, number=number)
-        if label:
-            importer.label = label
-            importer.save(update_fields=["label"])
-        audit.record(client=client, actor=actor, action="client.importer_number_added", subject=importer)
+        importer = _add_importer_number(
+            client=client, number=number, actor=actor, by_staff=actor.is_broker_staff, label=label
+        )
+        audit.record(
+            client=client,
+            actor=actor,
+            action="client.importer_number_added",
+            subject=importer,
+            data={"number": importer.number, "verified": importer.is_verified},
+        )
+    return importer
+
+
+def importer_number_verify(
+    *, actor: User, importer: ImporterNumber, evidence: str, note: str = ""
+) -> ImporterNumber:
+    """Staff confirm a pending number against the client's Form 5106 or ACE account."""
+    if not actor.is_broker_staff:
+        raise PermissionDenied("Only broker staff verify importer numbers.")
+    if evidence not in (ImporterNumber.Evidence.FORM_5106, ImporterNumber.Evidence.ACE_ACCOUNT):
+        raise ValidationError(
+            {"evidence": "Say what the number was checked against: Form 5106 or ACE account."}
+        )
+    if importer.is_verified:
+        return importer
+    with transaction.atomic():
+        with scopes_disabled():  # staff may learn that another client holds it: they must sort it out
+            holder = (
+                ImporterNumber.objects.filter(number=importer.number, verified_at__isnull=False)
+                .select_related("client")
+                .first()
+            )
+        if holder is not None:
+            raise ValidationError(
+                {
+                    "number": f"Importer number {importer.number} is already verified for "
+                    f"{holder.client.legal_name}: remove it there first if it belongs here."
+                }
+            )
+        importer.verified_at = timezone.now()
+        importer.verified_by = actor
+        importer.verification_evidence = evidence
+        importer.verification_note = note.strip()
+        importer.save(
+            update_fields=["verified_at", "verified_by", "verification_evidence", "verification_note"]
+        )
+        audit.record(
+            client=importer.client,
+            actor=actor,
+            action="client.importer_number_verified",
+            subject=importer,
+            data={"number": importer.number, "evidence": evidence, "note": importer.verification_note},
+        )
     return importer
 
 

@@ -73,6 +73,11 @@ urlpatterns = [
         views.importer_number_remove,
         name="importer_number_remove",
     ),
+    path(
+        "profile/importer-numbers/<int:importer_id>/verify/",
+        views.importer_number_verify,
+        name="importer_number_verify",
+    ),
     path("audit/", views.audit_trail, name="audit"),
     path("audit/exports/<uuid:public_id>/", views.audit_export, name="audit_export"),
     path(

@@ -17,11 +17,12 @@ from .forms import (
     AcceptInvitationForm,
     ClientProfileForm,
     ImporterNumberForm,
+    ImporterNumberVerifyForm,
     InvitationForm,
     MembershipRoleForm,
 )
 from .models import ImporterNumber
-from .tenancy import ADMIN_ROLES, require_client_role, visible_clients
+from .tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, visible_clients
 
 
 @login_required
@@ -155,9 +156,22 @@ def profile(request, client_slug):
             "form": form,
             "can_edit": can_edit,
             "importer_form": importer_form,
-            "importer_numbers": ImporterNumber.objects.filter(client=client),
+            "importer_numbers": _importer_rows(client, staff=request.client_access.is_staff),
         },
     )
+
+
+def _importer_rows(client, *, staff: bool) -> list[tuple[ImporterNumber, ImporterNumberVerifyForm | None]]:
+    """Each number with, for staff and a pending number, its verify form (ids unique on the page)."""
+    return [
+        (
+            importer,
+            ImporterNumberVerifyForm(auto_id=f"id_verify_{importer.pk}_%s")
+            if staff and not importer.is_verified
+            else None,
+        )
+        for importer in ImporterNumber.objects.filter(client=client).select_related("verified_by")
+    ]
 
 
 @require_POST
@@ -166,13 +180,21 @@ def importer_number_add(request, client_slug):
     form = ImporterNumberForm(request.POST)
     if form.is_valid():
         try:
-            services.importer_number_add(
+            importer = services.importer_number_add(
                 actor=request.user,
                 client=request.client,
                 number=form.cleaned_data["number"],
                 label=form.cleaned_data["label"],
             )
-            messages.success(request, f"Importer number {form.cleaned_data['number']} added.")
+            if importer.is_verified:
+                messages.success(request, f"Importer number {importer.number} added and verified.")
+            else:
+                messages.success(
+                    request,
+                    f"Importer number {importer.number} added. It is pending until your broker checks it "
+                    "against your CBP Form 5106 or ACE account; until then no entries are routed to it "
+                    "from the broker's reports.",
+                )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     else:
@@ -186,6 +208,28 @@ def importer_number_remove(request, client_slug, importer_id):
     importer = selectors.importer_number_for_client(client=request.client, importer_id=importer_id)
     services.importer_number_remove(actor=request.user, importer=importer)
     messages.success(request, f"Importer number {importer.number} removed.")
+    return redirect("clients:profile", client_slug=client_slug)
+
+
+@require_POST
+@require_client_role(*STAFF_ROLES)
+def importer_number_verify(request, client_slug, importer_id):
+    importer = selectors.importer_number_for_client(client=request.client, importer_id=importer_id)
+    form = ImporterNumberVerifyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.importer_number_verify(
+                actor=request.user,
+                importer=importer,
+                evidence=form.cleaned_data["evidence"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Importer number {importer.number} verified.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     return redirect("clients:profile", client_slug=client_slug)
 
 

@@ -103,9 +103,10 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
         allowed = visible_clients(actor).values_list("pk", flat=True) if actor else Client.objects.none()
         ior_to_client = {
             _canonical_ior(number): client_id
-            for number, client_id in ImporterNumber.objects.filter(client_id__in=list(allowed)).values_list(
-                "number", "client_id"
-            )
+            # Only numbers staff have verified: a number a client merely typed in claims nothing (issue 14).
+            for number, client_id in ImporterNumber.objects.filter(
+                client_id__in=list(allowed), verified_at__isnull=False
+            ).values_list("number", "client_id")
         }
     job_start(report)
     unmatched = io.StringIO()

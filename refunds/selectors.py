@@ -134,7 +134,12 @@ def entry_ledger(*, entry: Entry) -> list[DeclarationEntry]:
 
 
 def importer_number_choices(*, client: Client) -> list[str]:
-    return list(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
+    # A pending number (typed by the client, not yet verified by staff) is not filed under.
+    return list(
+        ImporterNumber.objects.filter(client=client, verified_at__isnull=False).values_list(
+            "number", flat=True
+        )
+    )
 
 
 # --- The plan of a build (the preview, and what the build writes) ----------------------------------

@@ -2,6 +2,7 @@ import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from clients.models import Client, ImporterNumber, Membership, StaffAssignment, User
@@ -59,9 +60,15 @@ def member(client: Client, user: User | None = None, role: str = Membership.Role
     return user
 
 
-def importer_number(client: Client, number: str) -> ImporterNumber:
+def importer_number(client: Client, number: str, *, verified: bool = True) -> ImporterNumber:
+    """A client's importer number; verified by default, as staff's numbers are (pending: verified=False)."""
     with scopes_disabled():
-        return ImporterNumber.objects.create(client=client, number=number)
+        return ImporterNumber.objects.create(
+            client=client,
+            number=number,
+            verified_at=timezone.now() if verified else None,
+            verification_evidence=ImporterNumber.Evidence.STAFF_ENTERED if verified else "",
+        )
 
 
 def assign(client: Client, staff: User) -> StaffAssignment:

@@ -155,6 +155,7 @@ OBJECT_KWARGS = {
     "clients:member_update": lambda w: {"membership_id": w.membership.pk},
     "clients:invitation_revoke": lambda w: {"invitation_id": w.invitation.pk},
     "clients:importer_number_remove": lambda w: {"importer_id": w.importer.pk},
+    "clients:importer_number_verify": lambda w: {"importer_id": w.importer.pk},
     "clients:audit_export": lambda w: {"public_id": w.audit_export.public_id},
     "clients:audit_export_download": lambda w: {"public_id": w.audit_export.public_id},
     "entries:report": lambda w: {"public_id": w.report.public_id},
@@ -201,6 +202,7 @@ ADMIN_ONLY = {
 # confirm code windows; only the client's own admin gives or revokes the filing authorization.
 ONLY_ROLES = {
     "clients:onboarding_item_verify": {"staff_a", "manager"},
+    "clients:importer_number_verify": {"staff_a", "manager"},
     "clients:onboarding_item_reopen": {"staff_a", "manager"},
     "clients:onboarding_window_confirm": {"staff_a", "manager"},
     "clients:onboarding_authorize": {"admin_a"},
