@@ -103,12 +103,15 @@ class Registry:
         return rule.program if rule else None
 
 
-# IEEPA numbers carry no date window: they existed only while IEEPA duties were collected
-# (2025-02-04..2026-02-23), so any duty reported under one was IEEPA duty and is refundable; a window
-# here could only hide money. Section 301 (9903.88, 9903.91), Section 232 (9903.80-85, 9903.94-96),
+# IEEPA numbers and 9903.03.01 carry no date window: they existed only while their duties were collected
+# (IEEPA 2025-02-04..2026-02-23, Section 122 2026-02-24..2026-07-23), so any duty reported under one was
+# that program's duty; a window here could only hide money. An entry dated outside its program's period
+# gets a staff warning instead (refunds.deadlines.RuleSet, entries.classification.collection_warning).
+# 9903.03.12-.16 are Section 338 duties on Canada (from 2026-08-22), not Section 122: absent, so not
+# refundable here. Section 301 (9903.88, 9903.91), Section 232 (9903.80-85, 9903.94-96),
 # AD/CVD and fees are deliberately absent: not refundable through this portal.
 DEFAULT_REGISTRY = Registry(
-    version="2026.1",
+    version="2026.2",
     rules=(
         Chapter99Rule(
             program="ieepa",
@@ -133,9 +136,9 @@ DEFAULT_REGISTRY = Registry(
             start="99030301",
             end="99030301",
             carries_duty=True,
-            effective_from=date(2026, 2, 24),
-            effective_to=date(2026, 7, 24),
-            source="Section 122 10% duty, CSMS #67844987: spec §4",
+            effective_from=None,
+            effective_to=None,
+            source="Section 122 10% duty, entries 2026-02-24 through 2026-07-23, CSMS #67844987: spec §4",
         ),
         Chapter99Rule(
             program="section_122",
@@ -143,7 +146,7 @@ DEFAULT_REGISTRY = Registry(
             end="99030311",
             carries_duty=False,
             effective_from=date(2026, 2, 24),
-            effective_to=date(2026, 7, 24),
+            effective_to=date(2026, 7, 23),
             source="Section 122 exemption declarations, no duty, CSMS #67844987: spec §4",
         ),
     ),

@@ -14,13 +14,22 @@ from typing import Any
 
 from entries.chapter99 import DEFAULT_REGISTRY, Registry
 from refunds import deadlines
-from refunds.deadlines import RULES_2026_1, RuleSet
+from refunds.deadlines import CURRENT_RULES, RuleSet
 
-LIQUIDATION_STATUSES = ("unliquidated", "liquidated", "suspended", "extended", "under_review", "reliquidated")
-OPEN_STATUSES = frozenset({"unliquidated", "suspended", "extended", "under_review"})
+LIQUIDATION_STATUSES = (
+    "unliquidated",
+    "liquidated",
+    "suspended",
+    "extended",
+    "under_review",
+    "reliquidated",
+    "pending",  # rule set 2026.2: a liquidation scheduled (Commerce's instructions issued) but not posted
+)
+OPEN_STATUSES = frozenset({"unliquidated", "pending", "suspended", "extended", "under_review"})
 LIQUIDATED_STATUSES = frozenset({"liquidated", "reliquidated"})
 ADCVD_ENTRY_TYPES = frozenset({"03", "07", "34", "38"})
 RECONCILIATION_ENTRY_TYPE = "09"
+COLLECTION_WARNING = "check this entry: duty outside the collection period"
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -42,10 +51,39 @@ class Reason(StrEnum):
     RECONCILIATION_ENTRY = "reconciliation_entry"
     DRAWBACK = "drawback"
     ACTIVE_PROTEST = "active_protest"
-    ADCVD_PENDING = "adcvd_pending"
+    ADCVD_PENDING = "adcvd_pending"  # rule set 2026.1 only (suspended AD/CVD entries)
     LIQUIDATION_STATUS_MISSING = "liquidation_status_missing"
     # Not in spec §5: a liquidated entry without its date cannot be placed in the 80/180-day windows.
     LIQUIDATION_DATE_MISSING = "liquidation_date_missing"
+    # Rule set 2026.2.
+    DUTY_DEFERRAL_ENTRY = "duty_deferral_entry"
+    TIB_ENTRY = "tib_entry"
+    SURETY_PAID = "surety_paid"
+    ADCVD_LIQUIDATION_PENDING = "adcvd_liquidation_pending"
+    RECONCILIATION_FILED = "reconciliation_filed"
+
+
+# Plain words for each reason, for pages, emails and the filters.
+REASON_LABELS = {
+    Reason.RECONCILIATION_ENTRY: "Reconciliation entry (type 09)",
+    Reason.DRAWBACK: "Drawback (claimed, or a type 47 entry)",
+    Reason.ACTIVE_PROTEST: "Active protest",
+    Reason.ADCVD_PENDING: "AD/CVD suspended (rule set 2026.1)",
+    Reason.LIQUIDATION_STATUS_MISSING: "Liquidation status missing",
+    Reason.LIQUIDATION_DATE_MISSING: "Liquidation date missing",
+    Reason.DUTY_DEFERRAL_ENTRY: "Duty deferral entry (type 08)",
+    Reason.TIB_ENTRY: "Temporary importation under bond (type 23)",
+    Reason.SURETY_PAID: "Surety paid the IEEPA duty",
+    Reason.ADCVD_LIQUIDATION_PENDING: "AD/CVD liquidation pending",
+    Reason.RECONCILIATION_FILED: "Type 09 reconciliation entry filed",
+}
+
+# Entry types CAPE does not take (rule set 2026.2, rule 5), with their reason.
+EXCLUDED_ENTRY_TYPES = {
+    "08": Reason.DUTY_DEFERRAL_ENTRY,
+    "23": Reason.TIB_ENTRY,
+    "47": Reason.DRAWBACK,
+}
 
 
 class DeadlineKind(StrEnum):
@@ -77,6 +115,9 @@ class EntryInput:
     protest: bool
     reconciliation: bool
     tariff_rows: tuple[tuple[str | None, Decimal], ...]  # (hts digits, duty) per tariff ordinal row
+    # Staff-only marks (rule set 2026.2).
+    surety_paid: bool = False
+    reconciliation_filed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +137,7 @@ class Classification:
     registry_version: str
     as_of: date
     explanation: str
+    warning: str = ""  # for staff: COLLECTION_WARNING when a duty falls outside its collection period
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +175,7 @@ def classify(
     *,
     as_of: date,
     registry: Registry = DEFAULT_REGISTRY,
-    rules: RuleSet = RULES_2026_1,
+    rules: RuleSet = CURRENT_RULES,
 ) -> Classification:
     """The refund path, amounts and deadlines of one entry as of a date."""
     # Chapter 99 windows and the liquidation schedule run from the entry date; the summary date, a few
@@ -157,8 +199,10 @@ def classify_totals(
     ieepa_duty: Decimal,
     section_122_duty: Decimal,
     as_of: date,
+    surety_paid: bool = False,
+    reconciliation_filed: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
-    rules: RuleSet = RULES_2026_1,
+    rules: RuleSet = CURRENT_RULES,
     explain: bool = True,
 ) -> Classification:
     """classify() for an entry whose duties were already summed per program (e.g. by the database).
@@ -177,6 +221,8 @@ def classify_totals(
         protest=protest,
         reconciliation=reconciliation,
         tariff_rows=(),
+        surety_paid=surety_paid,
+        reconciliation_filed=reconciliation_filed,
     )
     return _classify(
         entry,
@@ -207,7 +253,9 @@ def _classify(
     days = None
     if dates.protest_deadline is not None and entry.liquidation_date is not None:
         days = deadlines.days_since(event=entry.liquidation_date, as_of=as_of)
-    path, reason = _path(entry, ieepa=ieepa, section_122=section_122, days=days, rules=rules)
+    path, reason = _PATH_RULES[rules.version](
+        entry, ieepa=ieepa, section_122=section_122, days=days, rules=rules
+    )
     next_deadline, kind = _next_deadline(path, reason, dates, as_of)
     explanation = (
         _explain(
@@ -232,7 +280,28 @@ def _classify(
         registry_version=registry.version,
         as_of=as_of,
         explanation=explanation,
+        warning=collection_warning(
+            entry_date=entry_date, ieepa_duty=ieepa, section_122_duty=section_122, rules=rules
+        ),
     )
+
+
+def collection_warning(
+    *, entry_date: date | None, ieepa_duty: Decimal, section_122_duty: Decimal, rules: RuleSet = CURRENT_RULES
+) -> str:
+    """COLLECTION_WARNING when a duty sits on an entry dated outside its program's collection period.
+
+    The amount still counts (a date window could only hide money paid); staff check the entry.
+    """
+    if entry_date is None:
+        return ""
+    for amount, (first, last) in (
+        (ieepa_duty, rules.ieepa_collected),
+        (section_122_duty, rules.section_122_collected),
+    ):
+        if amount > 0 and not first <= entry_date <= last:
+            return COLLECTION_WARNING
+    return ""
 
 
 def entry_input_from_facts(facts: Any) -> EntryInput:
@@ -283,10 +352,58 @@ def _dates(entry: EntryInput, entry_date: date | None, rules: RuleSet) -> _Dates
     )
 
 
-def _path(
+def _path_2026_2(
     entry: EntryInput, *, ieepa: Decimal, section_122: Decimal, days: int | None, rules: RuleSet
 ) -> tuple[RefundPath, Reason]:
-    """Spec §5, in order; the first rule that applies wins."""
+    """Spec §5, rule set 2026.2, in order; the first rule that applies wins."""
+    status = entry.liquidation_status
+    entry_type = _entry_type(entry.entry_type)
+    if ieepa <= 0 and section_122 <= 0:
+        return RefundPath.NOT_AFFECTED, Reason.NONE
+    if ieepa <= 0:
+        return RefundPath.SECTION_122, Reason.NONE
+    if status is None:
+        return RefundPath.NEEDS_DATA, Reason.LIQUIDATION_STATUS_MISSING
+    if entry_type == RECONCILIATION_ENTRY_TYPE:
+        return RefundPath.EXCLUDED, Reason.RECONCILIATION_ENTRY
+    if entry_type in EXCLUDED_ENTRY_TYPES:
+        return RefundPath.EXCLUDED, EXCLUDED_ENTRY_TYPES[entry_type]
+    if entry.drawback:
+        return RefundPath.EXCLUDED, Reason.DRAWBACK
+    if entry.protest:
+        return RefundPath.EXCLUDED, Reason.ACTIVE_PROTEST
+    if entry.surety_paid:
+        return RefundPath.EXCLUDED, Reason.SURETY_PAID
+    if entry_type in ADCVD_ENTRY_TYPES and status == "pending":
+        return RefundPath.EXCLUDED, Reason.ADCVD_LIQUIDATION_PENDING
+    # A Type 09 exists only for a flagged entry, so the "Type 09 filed" mark implies the flag.
+    if entry.reconciliation or entry.reconciliation_filed:
+        if entry.reconciliation_filed:
+            return RefundPath.EXCLUDED, Reason.RECONCILIATION_FILED
+        # Phase 2 only while the entry could still be declared: open, or inside its 80 days. Past them
+        # it is protested or final like any other entry (a Phase 2 declaration would cost the protest).
+        if status in OPEN_STATUSES or (days is not None and days <= rules.cape_window_days):
+            return RefundPath.CAPE_PHASE2, Reason.NONE
+    return _by_liquidation(status=status, days=days, rules=rules)
+
+
+def _by_liquidation(*, status: str, days: int | None, rules: RuleSet) -> tuple[RefundPath, Reason]:
+    """Rules 11-14 of 2026.2 (9-12 of 2026.1): open → Phase 1, else by the days since liquidation."""
+    if status in OPEN_STATUSES:
+        return RefundPath.CAPE_PHASE1, Reason.NONE
+    if days is None:
+        return RefundPath.NEEDS_DATA, Reason.LIQUIDATION_DATE_MISSING
+    if days <= rules.cape_window_days:
+        return RefundPath.CAPE_PHASE1, Reason.NONE
+    if days <= rules.protest_days:
+        return RefundPath.PROTEST, Reason.NONE
+    return RefundPath.FINALLY_LIQUIDATED, Reason.NONE
+
+
+def _path_2026_1(
+    entry: EntryInput, *, ieepa: Decimal, section_122: Decimal, days: int | None, rules: RuleSet
+) -> tuple[RefundPath, Reason]:
+    """Spec §5, rule set 2026.1 (superseded, kept for the record), in order; the first rule that applies wins."""
     status = entry.liquidation_status
     entry_type = _entry_type(entry.entry_type)
     if ieepa <= 0 and section_122 <= 0:
@@ -308,15 +425,10 @@ def _path(
     # classified earlier is still a Phase 2 entry, and the explanation says when the phase opens.
     if entry.reconciliation:
         return RefundPath.CAPE_PHASE2, Reason.NONE
-    if status in OPEN_STATUSES:
-        return RefundPath.CAPE_PHASE1, Reason.NONE
-    if days is None:
-        return RefundPath.NEEDS_DATA, Reason.LIQUIDATION_DATE_MISSING
-    if days <= rules.cape_window_days:
-        return RefundPath.CAPE_PHASE1, Reason.NONE
-    if days <= rules.protest_days:
-        return RefundPath.PROTEST, Reason.NONE
-    return RefundPath.FINALLY_LIQUIDATED, Reason.NONE
+    return _by_liquidation(status=status, days=days, rules=rules)
+
+
+_PATH_RULES = {"2026.1": _path_2026_1, "2026.2": _path_2026_2}
 
 
 def _next_deadline(
@@ -428,20 +540,51 @@ def _explain(
             Reason.DRAWBACK: "Drawback was claimed on this entry, which keeps it out of CAPE.",
             Reason.ACTIVE_PROTEST: (
                 "A protest is pending on this entry: the protest decides the refund and CAPE would reject it."
+                + (
+                    f" A protest of the IEEPA duty alone may be withdrawn within the {rules.cape_window_days} "
+                    "days after liquidation to declare the entry in CAPE instead."
+                    if rules.version != "2026.1"
+                    else ""
+                )
             ),
             Reason.ADCVD_PENDING: (
                 f"AD/CVD entry (type {_entry_type(entry.entry_type)}) suspended until its AD/CVD case is "
                 "decided, so CAPE cannot take it yet."
             ),
+            Reason.DUTY_DEFERRAL_ENTRY: (
+                "This is a type 08 (USMCA duty deferral) entry, which CAPE does not take."
+            ),
+            Reason.TIB_ENTRY: (
+                "This is a type 23 entry (temporary importation under bond), which CAPE does not take."
+            ),
+            Reason.SURETY_PAID: (
+                "The surety paid the IEEPA duty on this entry (marked by staff), so it must not be declared "
+                "in CAPE."
+            ),
+            Reason.ADCVD_LIQUIDATION_PENDING: (
+                f"AD/CVD entry (type {_entry_type(entry.entry_type)}) whose liquidation is pending: Commerce "
+                "has issued liquidation instructions (19 U.S.C. 1504(d)), and CAPE does not take it."
+            ),
+            Reason.RECONCILIATION_FILED: (
+                "The Type 09 reconciliation entry covering this flagged entry has been filed (marked by "
+                "staff): CAPE Phase 2 no longer takes it; CBP takes these in a later phase."
+            ),
         }[reason]
+        if reason is Reason.DRAWBACK and _entry_type(entry.entry_type) == "47":
+            first = "This is a type 47 (drawback) entry, which CAPE does not take."
         return first + next_text
 
     if path is RefundPath.CAPE_PHASE2:
         opens = rules.phase2_opens
         phase = f"open since {opens}" if as_of >= opens else f"opens {opens}"
+        window = ""
+        if days is not None and dates.cape_window_closes is not None:
+            window = (
+                f" {liquidated}: Phase 2 takes it only within {rules.cape_window_days} days of liquidation."
+            )
         return (
             f"Flagged for reconciliation: declare it in CAPE Phase 2 ({phase}) before the Type 09 "
-            f"reconciliation entry is filed.{next_text}"
+            f"reconciliation entry is filed.{window}{next_text}"
         )
 
     phase1_note = "" if as_of >= rules.phase1_opens else f" (Phase 1 opens {rules.phase1_opens})"

@@ -40,11 +40,13 @@ class EntryFlagsForm(forms.Form):
     drawback = forms.BooleanField(label="Drawback claimed", required=False)
     protest = forms.BooleanField(label="Under an active protest", required=False)
     reconciliation = forms.BooleanField(label="Flagged for reconciliation", required=False)
+    surety_paid = forms.BooleanField(label="Surety paid the IEEPA duty", required=False)
+    reconciliation_filed = forms.BooleanField(label="Type 09 reconciliation entry filed", required=False)
     note = forms.CharField(
         label="Note",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why: the protest number, the drawback claim, the reconciliation entry…",
+        help_text="Why: the protest number, the drawback claim, the surety's payment, the Type 09 entry number…",
     )
 
 

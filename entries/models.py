@@ -108,6 +108,10 @@ class Entry(TenantModel):
     marked_drawback = models.BooleanField(default=False, db_default=False)
     marked_protest = models.BooleanField(default=False, db_default=False)
     marked_reconciliation = models.BooleanField(default=False, db_default=False)
+    # Staff-only marks (rule set 2026.2; no report column carries them): the surety paid the IEEPA duty,
+    # and the Type 09 reconciliation entry of a flagged entry has been filed.
+    marked_surety_paid = models.BooleanField(default=False, db_default=False)
+    marked_reconciliation_filed = models.BooleanField(default=False, db_default=False)
     flag_note = models.TextField(blank=True, db_default="")
     line_count = models.PositiveIntegerField(default=0)
     total_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -171,6 +175,17 @@ class Entry(TenantModel):
     @property
     def is_reconciliation(self) -> bool:
         return self.reconciliation or self.marked_reconciliation
+
+    @property
+    def collection_warning(self) -> str:
+        """Staff's warning when a duty falls outside its program's collection period ("" when none)."""
+        from .classification import collection_warning
+
+        return collection_warning(
+            entry_date=self.entry_date or self.entry_summary_date,
+            ieepa_duty=self.ieepa_duty,
+            section_122_duty=self.section_122_duty,
+        )
 
 
 class PathFigures(TenantModel):
@@ -291,6 +306,31 @@ class EntryHistory(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.entry}: {self.field} {self.from_value} → {self.to_value}"
+
+
+class RuleChangeNotice(TenantModel):
+    """What a new rule set changed for one client: the entries whose refund path moved, told once.
+
+    One per client and rule-set version (the unique constraint is what makes a second run send nothing).
+    `changes` holds one item per entry: entry_number, from_path, to_path, reason, next_deadline (ISO or ""),
+    next_deadline_kind.
+    """
+
+    rule_set_version = models.CharField(max_length=20)
+    previous_versions = models.CharField(max_length=60, blank=True)
+    as_of = models.DateField()
+    changes = models.JSONField(default=list)
+    emailed_to = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "rule_set_version"], name="one_rule_notice_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"rule set {self.rule_set_version}: {len(self.changes)} entries changed path"
 
 
 class Chapter99Rule(models.Model):

@@ -111,8 +111,9 @@ FIELDS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("liquidation_status", "Liquidation Status", ("Liquidation Status Description",), "liquidation status"),
     ("liquidation_date", "Liquidation Date", (), "liquidation date"),
     ("drawback", "Drawback", (), "drawback flag"),
-    ("protest", "Protest", (), "protest flag"),
-    ("reconciliation", "Reconciliation Flag", (), "reconciliation flag"),
+    # ACE's own export names the columns "Protest Number" (a number, not Y/N) and "Reconciliation Indicator".
+    ("protest", "Protest", ("Protest Number",), "protest flag"),
+    ("reconciliation", "Reconciliation Flag", ("Reconciliation Indicator",), "reconciliation flag"),
 )
 ACE_HEADER = {field: header for field, header, _, _ in FIELDS}
 _LABEL = {field: label for field, _, _, label in FIELDS}
@@ -133,13 +134,18 @@ _HEADER_KEYS = {
 # ---- values -----------------------------------------------------------------------------------------
 
 UNLIQUIDATED, LIQUIDATED, RELIQUIDATED = "unliquidated", "liquidated", "reliquidated"
-STATUSES = (UNLIQUIDATED, LIQUIDATED, "suspended", "extended", "under_review", RELIQUIDATED)
+STATUSES = (UNLIQUIDATED, LIQUIDATED, "suspended", "extended", "under_review", RELIQUIDATED, "pending")
 _STATUS_WORDS = {
     "open": UNLIQUIDATED,
     "not liquidated": UNLIQUIDATED,
     "unliquidated": UNLIQUIDATED,
     "liquidated": LIQUIDATED,
     "final": LIQUIDATED,
+    "deemed liquidated": LIQUIDATED,
+    "deem liquidated": LIQUIDATED,
+    # Rule set 2026.2: a liquidation scheduled but not yet posted (ACE shows future-dated ones as pending).
+    "pending": "pending",
+    "pending liquidation": "pending",
     "suspended": "suspended",
     "extended": "extended",
     "review": "under_review",
@@ -282,7 +288,7 @@ def parse_liquidation_status(text: str) -> str | None:
     except KeyError:
         raise InvalidValue(
             f"liquidation status {show(text)} is not one we know (expected Open, Not Liquidated, Liquidated, "
-            "Final, Suspended, Extended, Under Review or Reliquidated)",
+            "Final, Deemed Liquidated, Suspended, Extended, Under Review, Reliquidated or Pending)",
             "liquidation_status",
         ) from None
 
@@ -296,6 +302,22 @@ def parse_flag(text: str, label: str = "flag") -> bool:
         return _FLAG_WORDS[key]
     except KeyError:
         raise InvalidValue(f"{label} {show(text)} should be Y or N") from None
+
+
+_PROTEST_NUMBER_KEY = "protestnumber"
+
+
+def parse_protest_number(text: str) -> bool:
+    """A "Protest Number" cell: any number means a protest is on file; blank (or N/No/0) means none."""
+    key = text.strip().lower()
+    return bool(key) and _FLAG_WORDS.get(key, True)
+
+
+def _protest_parser(names: dict[str, str] | None) -> Callable[[str], bool]:
+    """The protest column's reader: a number column ("Protest Number") or a Y/N flag ("Protest")."""
+    if names and header_key(names.get("protest", "")) == _PROTEST_NUMBER_KEY:
+        return parse_protest_number
+    return _PARSERS["protest"]
 
 
 def parse_entry_type(text: str) -> str | None:
@@ -422,7 +444,9 @@ class _Memo(dict):
         return value
 
 
-def _row_parser(columns: dict[str, int]) -> Callable[[Sequence[str], int], Line]:
+def _row_parser(
+    columns: dict[str, int], names: dict[str, str] | None = None
+) -> Callable[[Sequence[str], int], Line]:
     """A function turning one row of cell texts into a Line, or raising InvalidValue.
 
     The hot path of a million-row import: column positions live in closure variables, repeated values
@@ -447,7 +471,8 @@ def _row_parser(columns: dict[str, int]) -> Callable[[Sequence[str], int], Line]
         memo[f] for f in ("entry_date", "entry_summary_date", "hts", "country_of_origin")
     )
     m_status, m_liq_date = memo["liquidation_status"], memo["liquidation_date"]
-    m_drawback, m_protest, m_recon = memo["drawback"], memo["protest"], memo["reconciliation"]
+    m_drawback, m_recon = memo["drawback"], memo["reconciliation"]
+    m_protest = _Memo(_protest_parser(names))
     plain, decimal, money = _PLAIN_MONEY.fullmatch, Decimal, parse_money
     needs_date = (None, LIQUIDATED, RELIQUIDATED)
     # Rows of one entry usually follow each other: remember the last entry number only.
@@ -520,7 +545,8 @@ def _explain(
     values: dict[str, Any] = {}
     for field, position in columns.items():
         try:
-            values[field] = _PARSERS[field](cells[position])
+            parser = _protest_parser(names) if field == "protest" else _PARSERS[field]
+            values[field] = parser(cells[position])
         except InvalidValue as exc:
             problems.append((field, exc.reason))
     dates = [f for f in ("entry_date", "entry_summary_date") if f in columns]
@@ -922,7 +948,7 @@ class Report:
             return RowError(row_number, entry, "", f"this row could not be read ({type(exc).__name__})")
 
     def _csv_items(self) -> Iterator[Line | RowError]:
-        parse, item = _row_parser(self.columns), self._item
+        parse, item = _row_parser(self.columns, self.column_names), self._item
         need, width = max(self.columns.values()) + 1, self._width
         i_entry = self.columns["entry_number"]
         row_number = header = self.header_row_number
@@ -991,7 +1017,7 @@ class Report:
         self.complete = True
 
     def _xlsx_items(self) -> Iterator[Line | RowError]:
-        parse, item = _row_parser(self.columns), self._item
+        parse, item = _row_parser(self.columns, self.column_names), self._item
         converters = [
             (pos, xlsx.CONVERTERS.get(field, xlsx.code_text)) for field, pos in self.columns.items()
         ]

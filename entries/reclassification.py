@@ -34,6 +34,8 @@ FACT_FIELDS = (
     "marked_protest",
     "reconciliation",
     "marked_reconciliation",
+    "marked_surety_paid",
+    "marked_reconciliation_filed",
     "ieepa_duty",
     "section_122_duty",
 )
@@ -70,6 +72,8 @@ def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: boo
         drawback=facts["drawback"] or facts["marked_drawback"],
         protest=facts["protest"] or facts["marked_protest"],
         reconciliation=facts["reconciliation"] or facts["marked_reconciliation"],
+        surety_paid=facts["marked_surety_paid"],
+        reconciliation_filed=facts["marked_reconciliation_filed"],
         ieepa_duty=facts["ieepa_duty"],
         section_122_duty=facts["section_122_duty"],
         as_of=as_of,

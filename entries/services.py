@@ -363,7 +363,13 @@ def _reclassify_marked(report: EntryReport, as_of: date) -> None:
 
     marked = list(
         Entry.objects.filter(client=report.client, last_report=report)
-        .filter(Q(marked_drawback=True) | Q(marked_protest=True) | Q(marked_reconciliation=True))
+        .filter(
+            Q(marked_drawback=True)
+            | Q(marked_protest=True)
+            | Q(marked_reconciliation=True)
+            | Q(marked_surety_paid=True)
+            | Q(marked_reconciliation_filed=True)
+        )
         .values_list("pk", flat=True)
     )
     if marked:
@@ -399,6 +405,8 @@ FLAG_LABELS = {
     "drawback": "drawback claimed",
     "protest": "under an active protest",
     "reconciliation": "flagged for reconciliation",
+    "surety_paid": "surety paid the IEEPA duty",
+    "reconciliation_filed": "Type 09 reconciliation entry filed",
 }
 
 
@@ -410,15 +418,24 @@ def entry_set_flags(
     protest: bool,
     reconciliation: bool,
     note: str,
+    surety_paid: bool | None = None,
+    reconciliation_filed: bool | None = None,
     as_of: date | None = None,
 ):
-    """Staff mark (or clear) an entry's drawback, protest and reconciliation flags; re-classify at once."""
+    """Staff mark (or clear) an entry's flags; re-classify at once.
+
+    surety_paid and reconciliation_filed (rule set 2026.2's staff-only marks) stay as they are when None.
+    """
     from .models import EntryHistory
     from .reclassification import entries_reclassify
 
     if not actor.is_broker_staff:
         raise ValidationError("Only broker staff can change an entry's flags.")
     wanted = {"drawback": drawback, "protest": protest, "reconciliation": reconciliation}
+    if surety_paid is not None:
+        wanted["surety_paid"] = surety_paid
+    if reconciliation_filed is not None:
+        wanted["reconciliation_filed"] = reconciliation_filed
     changes = {k: v for k, v in wanted.items() if getattr(entry, f"marked_{k}") != v}
     if not changes:
         return entry

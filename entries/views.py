@@ -13,9 +13,11 @@ from django.utils.http import content_disposition_header
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
+from refunds.deadlines import CURRENT_RULES
 from refunds.interest import estimate_interest
 
 from . import selectors, services
+from .classification import REASON_LABELS, Reason
 from .forms import EntryFlagsForm, ReportUploadForm
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
@@ -173,11 +175,19 @@ def entry_list(request, client_slug):
 
 
 EXCLUSION_REASONS = [
-    ("reconciliation_entry", "Reconciliation entry (type 09)"),
-    ("drawback", "Drawback claimed"),
-    ("active_protest", "Active protest"),
-    ("adcvd_pending", "AD/CVD pending"),
-    ("liquidation_status_missing", "Liquidation status missing"),
+    (str(reason), REASON_LABELS[reason])
+    for reason in (
+        Reason.RECONCILIATION_ENTRY,
+        Reason.DUTY_DEFERRAL_ENTRY,
+        Reason.TIB_ENTRY,
+        Reason.DRAWBACK,
+        Reason.ACTIVE_PROTEST,
+        Reason.SURETY_PAID,
+        Reason.ADCVD_LIQUIDATION_PENDING,
+        Reason.RECONCILIATION_FILED,
+        Reason.ADCVD_PENDING,
+        Reason.LIQUIDATION_STATUS_MISSING,
+    )
 ]
 
 
@@ -228,6 +238,8 @@ def entry_detail(request, client_slug, entry_number):
             "drawback": entry.marked_drawback,
             "protest": entry.marked_protest,
             "reconciliation": entry.marked_reconciliation,
+            "surety_paid": entry.marked_surety_paid,
+            "reconciliation_filed": entry.marked_reconciliation_filed,
         }
     )
     if request.method == "POST":
@@ -261,6 +273,7 @@ def entry_detail(request, client_slug, entry_number):
         {
             "entry": entry,
             "live": live,
+            "rules": CURRENT_RULES,
             "today": today,
             "interest": interest,
             "lines": entry.lines.all(),

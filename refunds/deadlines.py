@@ -18,6 +18,10 @@ PROTEST_DAYS = 180
 HORIZON_DAYS = 494
 PHASE1_OPENS = date(2026, 4, 20)
 PHASE2_OPENS = date(2026, 6, 29)
+# When each program's duty was collected (spec §1, §4): a duty on an entry dated outside its period keeps
+# its amount (a window could only hide money paid) but earns a staff warning.
+IEEPA_COLLECTED = (date(2025, 2, 4), date(2026, 2, 23))
+SECTION_122_COLLECTED = (date(2026, 2, 24), date(2026, 7, 23))
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class RuleSet:
     horizon_days: int
     phase1_opens: date
     phase2_opens: date
+    ieepa_collected: tuple[date, date] = IEEPA_COLLECTED
+    section_122_collected: tuple[date, date] = SECTION_122_COLLECTED
 
     def __post_init__(self) -> None:
         day_counts = (
@@ -53,23 +59,37 @@ RULES_2026_1 = RuleSet(
     phase1_opens=PHASE1_OPENS,
     phase2_opens=PHASE2_OPENS,
 )
+# Same figures; the refund-path rules differ (entries.classification, docs/CAPE.md "Rule sets").
+RULES_2026_2 = RuleSet(
+    version="2026.2",
+    projected_liquidation_days=PROJECTED_LIQUIDATION_DAYS,
+    cape_window_days=CAPE_WINDOW_DAYS,
+    protest_days=PROTEST_DAYS,
+    horizon_days=HORIZON_DAYS,
+    phase1_opens=PHASE1_OPENS,
+    phase2_opens=PHASE2_OPENS,
+)
+RULE_SETS = {rules.version: rules for rules in (RULES_2026_1, RULES_2026_2)}
+# The rule set every classification uses; making a new one current re-classifies every stored entry
+# (entries.reclassification, docs/CAPE.md "Rule sets").
+CURRENT_RULES = RULES_2026_2
 
 
-def projected_liquidation(*, entry_date: date, rules: RuleSet = RULES_2026_1) -> date:
+def projected_liquidation(*, entry_date: date, rules: RuleSet = CURRENT_RULES) -> date:
     return entry_date + timedelta(days=rules.projected_liquidation_days)
 
 
-def cape_window_closes(*, liquidation_date: date, rules: RuleSet = RULES_2026_1) -> date:
+def cape_window_closes(*, liquidation_date: date, rules: RuleSet = CURRENT_RULES) -> date:
     """The last day a liquidated entry can still go into a CAPE declaration."""
     return liquidation_date + timedelta(days=rules.cape_window_days)
 
 
-def protest_deadline(*, liquidation_date: date, rules: RuleSet = RULES_2026_1) -> date:
+def protest_deadline(*, liquidation_date: date, rules: RuleSet = CURRENT_RULES) -> date:
     """The last day to file a protest (CBP Form 19); after it the entry is finally liquidated."""
     return liquidation_date + timedelta(days=rules.protest_days)
 
 
-def protest_horizon(*, entry_date: date, rules: RuleSet = RULES_2026_1) -> date:
+def protest_horizon(*, entry_date: date, rules: RuleSet = CURRENT_RULES) -> date:
     """The seed's 494th day: the protest deadline if the entry liquidates on schedule."""
     return entry_date + timedelta(days=rules.horizon_days)
 

@@ -13,11 +13,13 @@ SAMPLE_IORS = {
     "es003_basic.csv": ["19-528224900", "34-370224800"],
     "es003_messy.csv": ["20-188691700", "75-314831000"],
     "es003_basic.xlsx": ["15-477794100", "84-141480700"],
+    "es003_ace_names.csv": ["30-361439900", "83-899316500"],
 }
 EXPECTED = {
     "es003_basic.csv": "es003_basic.expected.csv",
     "es003_messy.csv": "es003_messy.expected.csv",
     "es003_basic.xlsx": "es003_basic_xlsx.expected.csv",
+    "es003_ace_names.csv": "es003_ace_names.expected.csv",
 }
 COLUMNS = [
     "entry_number",

@@ -17,7 +17,7 @@ from entries.classification import (
     classify,
     duty_totals,
 )
-from refunds.deadlines import RULES_2026_1
+from refunds.deadlines import RULES_2026_2
 
 AS_OF = date(2026, 11, 23)
 IEEPA_ROW = ("99030125", Decimal("1000.00"))
@@ -105,6 +105,7 @@ def test_classify_every_status_value_is_accepted():
         "extended": "cape_phase1",
         "under_review": "cape_phase1",
         "reliquidated": "cape_phase1",
+        "pending": "cape_phase1",
     }
 
 
@@ -151,15 +152,26 @@ def test_classify_unnormalized_status_raises(status):
         (
             {
                 "entry_type": "03",
-                "liquidation_status": "suspended",
+                "liquidation_status": "pending",
                 "liquidation_date": None,
                 "reconciliation": True,
             },
             "excluded",
-            "adcvd_pending",
+            "adcvd_liquidation_pending",
         ),
-        # Rule 8 beats the liquidation windows, even long after the protest period.
-        ({"reconciliation": True, "liquidation_date": AS_OF - timedelta(days=400)}, "cape_phase2", ""),
+        # 2026.2: a suspended AD/CVD entry is no longer excluded; the flag sends it to Phase 2.
+        (
+            {
+                "entry_type": "03",
+                "liquidation_status": "suspended",
+                "liquidation_date": None,
+                "reconciliation": True,
+            },
+            "cape_phase2",
+            "",
+        ),
+        # 2026.2: the reconciliation flag no longer beats the liquidation windows.
+        ({"reconciliation": True, "liquidation_date": AS_OF - timedelta(days=400)}, "finally_liquidated", ""),
         # Excel's "9" for "09" is still the reconciliation entry.
         ({"entry_type": "9"}, "excluded", "reconciliation_entry"),
         ({"entry_type": " 09 "}, "excluded", "reconciliation_entry"),
@@ -174,13 +186,14 @@ def test_classify_rules_apply_in_order_of_precedence(changes, path, reason):
 @pytest.mark.parametrize(
     ("status", "path", "reason"),
     [
-        ("suspended", "excluded", "adcvd_pending"),
+        ("pending", "excluded", "adcvd_liquidation_pending"),
+        ("suspended", "cape_phase1", ""),
         ("unliquidated", "cape_phase1", ""),
         ("extended", "cape_phase1", ""),
         ("under_review", "cape_phase1", ""),
     ],
 )
-def test_classify_adcvd_type_excluded_only_when_suspended(entry_type, status, path, reason):
+def test_classify_adcvd_type_excluded_only_when_liquidation_pending(entry_type, status, path, reason):
     result = classify(_open(status, entry_type=entry_type), as_of=AS_OF)
     assert (result.refund_path, result.reason) == (path, reason)
 
@@ -230,9 +243,12 @@ def test_classify_cape_phase2_before_opening_keeps_path_and_says_when(as_of, phr
             "0.00",
             "250.00",
         ),
-        # A 9903.03.01 row outside its window is not Section 122 duty.
-        ((COMMODITY_ROW, S122_ROW), date(2026, 7, 25), "not_affected", "0.00", "0.00"),
-        ((COMMODITY_ROW, S122_ROW), date(2026, 2, 23), "not_affected", "0.00", "0.00"),
+        # 2026.2: a 9903.03.01 duty counts whatever the entry's date (staff get a warning instead).
+        ((COMMODITY_ROW, S122_ROW), date(2026, 7, 25), "section_122", "0.00", "250.00"),
+        ((COMMODITY_ROW, S122_ROW), date(2026, 2, 23), "section_122", "0.00", "250.00"),
+        # 9903.03.12-.16 are Section 338 duties, not refundable here.
+        ((COMMODITY_ROW, ("99030312", Decimal("40.00"))), date(2026, 9, 1), "not_affected", "0.00", "0.00"),
+        ((COMMODITY_ROW, ("9903031600", Decimal("40.00"))), date(2026, 9, 1), "not_affected", "0.00", "0.00"),
         (
             (COMMODITY_ROW, SECTION_301_ROW, ("99038001", Decimal("90"))),
             date(2025, 6, 2),
@@ -431,7 +447,7 @@ def test_classify_explanation_reads_as_plain_english(entry, as_of, explanation):
         (_entry(entry_type="09"), "Type 09 reconciliation entry"),
         (_entry(drawback=True), "Drawback was claimed"),
         (_entry(protest=True), "A protest is pending"),
-        (_open("suspended", entry_type="34"), "AD/CVD entry (type 34) suspended"),
+        (_open("pending", entry_type="34"), "AD/CVD entry (type 34) whose liquidation is pending"),
         (_liquidated_days_ago(5, liquidation_status=None), "re-export ES-003"),
         (_entry(liquidation_date=None), "no liquidation date"),
         (
@@ -447,13 +463,13 @@ def test_classify_explanation_names_the_reason(entry, fragment):
 
 def test_classify_records_versions_and_as_of():
     result = classify(_entry(), as_of=AS_OF)
-    assert (result.rule_set_version, result.registry_version, result.as_of) == ("2026.1", "2026.1", AS_OF)
+    assert (result.rule_set_version, result.registry_version, result.as_of) == ("2026.2", "2026.2", AS_OF)
 
 
 def test_classify_uses_the_given_rule_set():
-    longer_window = replace(RULES_2026_1, version="test.1", cape_window_days=90)
+    longer_window = replace(RULES_2026_2, cape_window_days=90)
     result = classify(_liquidated_days_ago(85), as_of=AS_OF, rules=longer_window)
-    assert (result.refund_path, result.rule_set_version) == ("cape_phase1", "test.1")
+    assert (result.refund_path, result.rule_set_version) == ("cape_phase1", "2026.2")
     assert result.cape_window_closes == AS_OF + timedelta(days=5)
 
 
@@ -467,8 +483,12 @@ def test_classify_uses_the_given_rule_set():
         ("99030110", None, "ieepa"),
         ("99030301", date(2026, 2, 24), "section_122"),
         ("99030301", date(2026, 7, 24), "section_122"),
-        ("99030301", date(2026, 2, 23), None),
-        ("99030301", date(2026, 7, 25), None),
+        ("99030301", date(2026, 2, 23), "section_122"),
+        ("99030301", date(2026, 7, 25), "section_122"),
+        ("99030311", date(2026, 7, 23), "section_122"),
+        ("99030311", date(2026, 7, 24), None),
+        ("99030312", date(2026, 9, 1), None),
+        ("99030316", date(2026, 9, 1), None),
         ("99030301", None, "section_122"),
         ("99030302", date(2026, 3, 1), "section_122"),
         ("99030311", date(2026, 3, 1), "section_122"),

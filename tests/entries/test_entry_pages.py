@@ -164,6 +164,46 @@ def test_staff_marks_protest_and_the_entry_is_reclassified_with_history_and_audi
     assert "marked by staff" in html and "Protest 2704-26-100123 filed" in html
 
 
+@pytest.mark.parametrize(
+    ("mark", "label", "reason"),
+    [
+        ("surety_paid", "Surety paid the IEEPA duty", "surety_paid"),
+        ("reconciliation_filed", "Type 09 reconciliation entry filed", "reconciliation_filed"),
+    ],
+)
+def test_staff_set_and_clear_the_2026_2_marks_with_history_and_audit(client, loaded, mark, label, reason):
+    staff = staff_user()
+    assign(loaded, staff)
+    client.force_login(staff)
+    with scope(client=loaded):
+        entry = Entry.objects.filter(refund_path="cape_phase1").order_by("entry_number").first()
+    page = client.get(entry.get_absolute_url()).content.decode()
+    assert f'name="{mark}"' in page and label in page
+
+    assert (
+        client.post(entry.get_absolute_url(), {mark: "on", "note": "Surety bond claim 4411"}).status_code
+        == 302
+    )
+    with scope(client=loaded):
+        entry.refresh_from_db()
+        assert getattr(entry, f"marked_{mark}") is True
+        assert (entry.refund_path, entry.exclusion_reason) == ("excluded", reason)
+        flag = EntryHistory.objects.get(entry=entry, field="flag")
+        assert (flag.from_value, flag.to_value) == (f"{mark}: no", f"{mark}: yes")
+        event = AuditEvent.objects.get(action="entries.flags_changed")
+        assert event.actor == staff and event.data["changes"] == {mark: True}
+    html = client.get(entry.get_absolute_url()).content.decode()
+    assert f"{label}: yes (marked by staff)" in html
+
+    # Cleared the same way: the entry goes back to its path.
+    assert client.post(entry.get_absolute_url(), {"note": "Entered in error"}).status_code == 302
+    with scope(client=loaded):
+        entry.refresh_from_db()
+        assert getattr(entry, f"marked_{mark}") is False
+        assert entry.refund_path == "cape_phase1"
+        assert AuditEvent.objects.filter(action="entries.flags_changed").count() == 2
+
+
 def test_flag_change_needs_a_note(client, loaded):
     staff = staff_user()
     assign(loaded, staff)

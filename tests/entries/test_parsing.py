@@ -265,6 +265,11 @@ def test_parse_date_rejects_with_reason(text, reason):
         ("under_review", "under_review"),
         ("Reliquidated", "reliquidated"),
         ("Re-liquidated", "reliquidated"),
+        ("Deemed Liquidated", "liquidated"),
+        ("Deem Liquidated", "liquidated"),
+        ("Pending", "pending"),
+        ("Pending Liquidation", "pending"),
+        ("PENDING  LIQUIDATION", "pending"),
         ("", None),
     ],
 )
@@ -417,6 +422,10 @@ def test_show_shortens_and_flags_undecodable_text():
         ("Duty Amount", "duty"),
         ("Liquidation Status Description", "liquidation_status"),
         ("Entry Type", "entry_type"),
+        ("Reconciliation Indicator", "reconciliation"),
+        ("Reconciliation Flag", "reconciliation"),
+        ("Protest Number", "protest"),
+        ("Protest", "protest"),
     ],
 )
 def test_header_key_matches_aliases_ignoring_case_spaces_punctuation(header, field):

@@ -42,6 +42,7 @@ def _row(entry_number: str, result: Classification) -> list[str]:
         ("es003_basic.csv", "es003_basic.expected.csv"),
         ("es003_basic.xlsx", "es003_basic_xlsx.expected.csv"),
         ("es003_messy.csv", "es003_messy.expected.csv"),
+        ("es003_ace_names.csv", "es003_ace_names.expected.csv"),
     ],
 )
 def test_classify_sample_reproduces_expected_export(report, expected):
