@@ -132,6 +132,34 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The queue tasks go to (and workers started without -Q consume): several deployments may share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Each kind of work has its own queue, so that a 10-million-line import never holds up a letter a client is
+# waiting for: run a worker per queue (README, "Workers and queues"). Tasks not listed go to the default
+# queue. CELERY_QUEUE_PREFIX is put before each name (several deployments, or tests, on one Redis).
+QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX")
+TASK_QUEUES = {
+    "imports": [
+        "entries.tasks.import_entry_report",
+        "entries.tasks.route_broker_report",
+        "refunds.tasks.reconcile_cbp_report",
+    ],
+    "letters": [
+        "clients.letters_tasks.render_letter",
+        "clients.letters_tasks.render_letter_batch",
+        "clients.tasks.build_audit_export",
+    ],
+    "reminders": [
+        "entries.tasks.send_deadline_reminders",
+        "clients.onboarding_tasks.send_due_code_window_reminders",
+        "clients.onboarding_tasks.send_code_window_reminder",
+        "clients.onboarding_tasks.send_stale_onboarding_digests",
+    ],
+    "nightly": [
+        "entries.tasks.reclassify_all_clients",
+        "entries.tasks.reclassify_after_registry_change",
+        "entries.tasks.sweep_queued_reports",
+    ],
+}
+CELERY_TASK_ROUTES = ("brokerage.celery.route_task",)
 # On Redis a message whose worker died without acking it (SIGKILL, OOM, a lost machine) is delivered again
 # only once it has been unacked for the visibility timeout. It must exceed the longest task run and the
 # longest retry countdown, or a message still being worked on is delivered a second time (the import's

@@ -86,9 +86,11 @@ def celery_worker_process(start_celery_worker):
 def start_celery_worker(settings, transactional_db, tmp_path):
     """Starts real worker processes (see celery_worker_process); each call starts one more.
 
-    start_celery_worker(broker_url=..., env={...}, pool="solo") -> the Popen, with .log_path. Every worker
-    of a test consumes the same private queue, and this process enqueues to it on broker_url (the test
-    Redis unless given). The workers still running at the end are stopped.
+    start_celery_worker(broker_url=..., env={...}, pool="solo", queues=None) -> the Popen, with .log_path.
+    The test's queues are private: its default queue and one per kind of work (settings.TASK_QUEUES),
+    named with a prefix of its own; a worker consumes them all, or with queues=["imports", ...] only those
+    kinds ("default": the default queue). This process enqueues to them on broker_url (the test Redis
+    unless given). The workers still running at the end are stopped.
     """
     import os
     import subprocess
@@ -112,13 +114,16 @@ def start_celery_worker(settings, transactional_db, tmp_path):
         f"/{db['NAME']}"
     )
     queue = f"test-{uuid.uuid4().hex[:12]}"
+    settings.QUEUE_PREFIX = f"{queue}."  # brokerage.celery.route_task reads it when a task is sent
     processes = []
     previous = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     app.conf.broker_url = settings.TEST_REDIS_URL
 
-    def start(*, broker_url: str | None = None, env: dict | None = None, pool: str = "solo"):
+    def start(*, broker_url: str | None = None, env: dict | None = None, pool: str = "solo", queues=None):
+        kinds = queues or ["default", *settings.TASK_QUEUES]
+        names = [queue if kind == "default" else f"{queue}.{kind}" for kind in kinds]
         broker_url = broker_url or settings.TEST_REDIS_URL
         if app.conf.broker_url != broker_url:
             app.conf.broker_url = broker_url
@@ -136,7 +141,7 @@ def start_celery_worker(settings, transactional_db, tmp_path):
                 f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
-                queue,
+                ",".join(names),
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
@@ -149,6 +154,7 @@ def start_celery_worker(settings, transactional_db, tmp_path):
                 "REDIS_URL": broker_url,
                 "CELERY_TASK_ALWAYS_EAGER": "false",
                 "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker's own tasks enqueue goes there too
+                "CELERY_QUEUE_PREFIX": f"{queue}.",
                 "PRIVATE_STORAGE_ROOT": str(settings.PRIVATE_STORAGE_ROOT),
                 "DB_CONN_MAX_AGE": "0",
                 **(env or {}),

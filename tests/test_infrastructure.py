@@ -24,6 +24,19 @@ def test_compose_file_parses_and_names_its_services():
     assert "beat" in services["beat"]["command"]
 
 
+def test_compose_runs_a_worker_for_every_queue():
+    from django.conf import settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    consumed = set()
+    for name, service in compose["services"].items():
+        command = service.get("command", "")
+        if name.startswith("worker") and isinstance(command, str):
+            assert " worker " in command and " -Q " in command
+            consumed |= set(command.split(" -Q ")[1].split()[0].split(","))
+    assert consumed == {*settings.TASK_QUEUES, "celery"}
+
+
 def test_compose_keeps_client_files_in_the_object_store_not_a_shared_volume():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
