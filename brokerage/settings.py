@@ -356,6 +356,8 @@ TIME_ZONE = env("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 
+# Bearer-token URLs (calendar feeds, invitations, password resets) are redacted in every log record.
+LOGGING_CONFIG = "brokerage.log_redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
