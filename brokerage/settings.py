@@ -55,6 +55,10 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEB
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 BROKERAGE_NAME = env("BROKERAGE_NAME", "Harbor Line Customs Brokerage")
+# The agent's part of a protest (19 CFR 174.13(a)(1)-(2)): the brokerage's address and its own importer number
+# (or CBP-assigned number); "|" separates the address lines.
+BROKERAGE_ADDRESS = env("BROKERAGE_ADDRESS", "1 Harbor Way|Newark, NJ 07114").replace("|", "\n")
+BROKERAGE_IMPORTER_NUMBER = env("BROKERAGE_IMPORTER_NUMBER", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,6 +76,7 @@ INSTALLED_APPS = [
     "clients",
     "entries",
     "refunds",
+    "protests",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +184,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "sweep-queued-reports": {"task": "entries.tasks.sweep_queued_reports", "schedule": 5 * 60},
+    # Protests whose accelerated disposition went unanswered 30 days are deemed denied (their court deadline
+    # starts), before the re-classification and the reminders read the entries' deadlines.
+    "deem-denied-protests-daily": {
+        "task": "protests.tasks.deem_denied_protests",
+        "schedule": crontab(hour=5, minute=45),
+    },
     # Onboarding: the daily digest of stale checklist items (12:00 UTC is morning in every US time zone;
     # one email per person per day however often it runs), and reminders shortly before code windows.
     "onboarding-stale-digest-daily": {
@@ -281,6 +292,8 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 # Whether client admins may build CAPE declarations and record their filing themselves (staff always may).
 CAPE_CLIENT_ADMINS_MAY_BUILD = envbool("CAPE_CLIENT_ADMINS_MAY_BUILD", "false")
+# Whether client admins may build protest drafts and record their filing themselves (staff always may).
+PROTESTS_CLIENT_ADMINS_MAY_BUILD = envbool("PROTESTS_CLIENT_ADMINS_MAY_BUILD", "false")
 
 # --- Users and login -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "clients.User"

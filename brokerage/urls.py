@@ -13,6 +13,7 @@ client_patterns = [
     path("", include("clients.urls")),
     path("", include("entries.urls")),
     path("", include("refunds.urls")),
+    path("", include("protests.urls")),
 ]
 
 urlpatterns = [

@@ -6,7 +6,7 @@ stored result can always be traced to the rules that produced it.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -92,6 +92,7 @@ class DeadlineKind(StrEnum):
     CAPE_WINDOW_CLOSES = "cape_window_closes"
     PROTEST_DEADLINE = "protest_deadline"
     PROTEST_HORIZON = "protest_horizon"
+    COURT_DEADLINE = "court_deadline"
 
 
 DEADLINE_LABELS = {
@@ -99,6 +100,7 @@ DEADLINE_LABELS = {
     DeadlineKind.CAPE_WINDOW_CLOSES: "CAPE window closes",
     DeadlineKind.PROTEST_DEADLINE: "protest deadline",
     DeadlineKind.PROTEST_HORIZON: "protest deadline if it liquidates on schedule (the 494th day)",
+    DeadlineKind.COURT_DEADLINE: "court deadline (CIT action against the protest's denial)",
 }
 
 
@@ -457,6 +459,16 @@ def _next_deadline(
         if when is not None and when >= as_of:
             return when, kind
     return None, DeadlineKind.NONE
+
+
+def with_court_deadline(c: Classification, court_deadline: date | None) -> Classification:
+    """An entry whose protest was denied: the 180 days to contest the denial in the Court of International Trade
+    (28 U.S.C. 2636(a)) are its next deadline while they run, unless a nearer one matters more."""
+    if court_deadline is None or court_deadline < c.as_of:
+        return c
+    if c.next_deadline is not None and c.next_deadline <= court_deadline:
+        return c
+    return replace(c, next_deadline=court_deadline, next_deadline_kind=DeadlineKind.COURT_DEADLINE)
 
 
 def _days_text(days: int) -> str:

@@ -80,9 +80,9 @@ class RefundPath(models.TextChoices):
     FINALLY_LIQUIDATED = "finally_liquidated", "Finally liquidated"
 
 
-# entries.classification.DeadlineKind's CAPE window and protest deadline (entries.reminders.REMINDED_KINDS),
+# entries.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.REMINDED_KINDS),
 # the deadlines DeadlineFigures sums; spelled out so that models need not import the classification rules.
-REMINDED_DEADLINE_KINDS = ("cape_window_closes", "protest_deadline")
+REMINDED_DEADLINE_KINDS = ("cape_window_closes", "protest_deadline", "court_deadline")
 
 
 class Entry(TenantModel):
@@ -113,6 +113,10 @@ class Entry(TenantModel):
     marked_surety_paid = models.BooleanField(default=False, db_default=False)
     marked_reconciliation_filed = models.BooleanField(default=False, db_default=False)
     flag_note = models.TextField(blank=True, db_default="")
+    # Kept by the protests app: the entry is in a live protest filed through the portal (it counts as a protest
+    # on file everywhere the flags do), and the court deadline after that protest was denied.
+    protest_filed = models.BooleanField(default=False, db_default=False)
+    court_deadline = models.DateField(null=True, blank=True)
     line_count = models.PositiveIntegerField(default=0)
     total_duty = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
     goods_value = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
@@ -170,7 +174,7 @@ class Entry(TenantModel):
 
     @property
     def is_protest(self) -> bool:
-        return self.protest or self.marked_protest
+        return self.protest or self.marked_protest or self.protest_filed
 
     @property
     def is_reconciliation(self) -> bool:

@@ -15,7 +15,7 @@ from brokerage.bulk import update_from_rows
 from clients.models import Client, User
 
 from .chapter99 import Registry
-from .classification import Classification, classify_totals
+from .classification import Classification, classify_totals, with_court_deadline
 from .figures import figures_refresh
 from .models import Entry, EntryHistory
 from .registry import current_registry
@@ -36,6 +36,8 @@ FACT_FIELDS = (
     "marked_reconciliation",
     "marked_surety_paid",
     "marked_reconciliation_filed",
+    "protest_filed",
+    "court_deadline",
     "ieepa_duty",
     "section_122_duty",
 )
@@ -62,7 +64,7 @@ class ReclassifyResult:
 
 def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: bool = True) -> Classification:
     """The classification of an entry from its stored facts (report flags OR staff marks)."""
-    return classify_totals(
+    c = classify_totals(
         entry_number=facts["entry_number"],
         entry_type=facts["entry_type"] or None,
         entry_date=facts["entry_date"],
@@ -70,7 +72,7 @@ def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: boo
         liquidation_status=facts["liquidation_status"],
         liquidation_date=facts["liquidation_date"],
         drawback=facts["drawback"] or facts["marked_drawback"],
-        protest=facts["protest"] or facts["marked_protest"],
+        protest=facts["protest"] or facts["marked_protest"] or facts["protest_filed"],
         reconciliation=facts["reconciliation"] or facts["marked_reconciliation"],
         surety_paid=facts["marked_surety_paid"],
         reconciliation_filed=facts["marked_reconciliation_filed"],
@@ -80,6 +82,7 @@ def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: boo
         registry=registry,
         explain=explain,
     )
+    return with_court_deadline(c, facts["court_deadline"])
 
 
 def stored_values(c: Classification) -> tuple:

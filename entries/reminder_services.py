@@ -63,8 +63,13 @@ def threshold_expression(today: date) -> Case:
 
 
 def acted_filter() -> Q:
-    """The client has acted on the deadline: a protest is on file, or the entry is in a live CAPE declaration."""
-    acted = Q(protest=True) | Q(marked_protest=True)
+    """The client has acted on the deadline: a protest is on file, or the entry is in a live CAPE declaration.
+
+    A court deadline (after a protest's denial) is never "acted on" here: the protest on file is why it runs.
+    """
+    acted = (Q(protest=True) | Q(marked_protest=True) | Q(protest_filed=True)) & ~Q(
+        next_deadline_kind="court_deadline"
+    )
     try:
         from refunds.models import DeclarationEntry
     except ImportError:  # the refunds app is optional for this scan

@@ -15,7 +15,11 @@ from .classification import DEADLINE_LABELS, DeadlineKind
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
 CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off
 ESCALATION_DAYS = 7  # the client has not acted a week before: the assigned staff hear about it
-REMINDED_KINDS = (DeadlineKind.CAPE_WINDOW_CLOSES.value, DeadlineKind.PROTEST_DEADLINE.value)
+REMINDED_KINDS = (
+    DeadlineKind.CAPE_WINDOW_CLOSES.value,
+    DeadlineKind.PROTEST_DEADLINE.value,
+    DeadlineKind.COURT_DEADLINE.value,
+)
 FILEABLE_PATHS = ("cape_phase1", "cape_phase2")
 
 

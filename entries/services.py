@@ -369,6 +369,8 @@ def _reclassify_marked(report: EntryReport, as_of: date) -> None:
             | Q(marked_reconciliation=True)
             | Q(marked_surety_paid=True)
             | Q(marked_reconciliation_filed=True)
+            | Q(protest_filed=True)
+            | Q(court_deadline__isnull=False)
         )
         .values_list("pk", flat=True)
     )

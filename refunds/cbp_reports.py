@@ -139,6 +139,18 @@ KINDS: dict[str, tuple[Column, ...]] = {
         ),
         Column("on_date", "Return Date", ("ACH Return Date", "Reject Date", "Rejection Date", "Date")),
     ),
+    # CBP's decision on a protest, per entry (protests.decisions reads the words).
+    "protest_decisions": (
+        Column("entry_number", *_ENTRY, required=True),
+        Column("claim_number", "Protest Number", ("Protest No", "Protest Num", "Protest ID", "Protest")),
+        Column(
+            "reason",
+            "Decision",
+            ("Protest Decision", "Disposition", "Protest Status", "Decision Status", "Status", "Result"),
+            required=True,
+        ),
+        Column("on_date", "Decision Date", ("Disposition Date", "Date Decided", "Status Date", "Date")),
+    ),
 }
 
 _RESULT_WORDS = {
@@ -252,7 +264,12 @@ def _word(words: dict[str, str], label: str, expected: str):
     return parse
 
 
-_DATE_LABELS = {"es022": "refund date", "rev603": "status date", "rev613": "return date"}
+_DATE_LABELS = {
+    "es022": "refund date",
+    "rev603": "status date",
+    "rev613": "return date",
+    "protest_decisions": "decision date",
+}
 
 
 class _RowParser:
@@ -305,6 +322,8 @@ class _RowParser:
             if kind == "rev603":
                 status = self.statuses[cells[status_at] if status_at < count else ""]
                 return Row(row_number, number, claim, refund_status=status, on_date=on_date)
+            if kind == "protest_decisions":  # the decision's words are the protests app's to read
+                return Row(row_number, number, claim, reason=reason[:200], on_date=on_date)
             # REV-613: every row is a refund the bank sent back.
             return Row(
                 row_number, number, claim, reason=reason[:200], refund_status="ach_returned", on_date=on_date

@@ -244,11 +244,12 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
         "marked_drawback",
         "protest",
         "marked_protest",
+        "protest_filed",
     )
     eligible: list[tuple] = []
     held_back: Counter[str] = Counter()
     in_ledger = awaiting_review = 0
-    for pk, number, importer, path, duty, summary, drawback, m_drawback, protest, m_protest in rows:
+    for pk, number, importer, path, duty, summary, drawback, m_drawback, protest, m_protest, filed in rows:
         if pk in live:
             in_ledger += 1
             continue
@@ -256,7 +257,10 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
             awaiting_review += 1
             continue
         reason = hold_back_reason(
-            refund_path=path, drawback=drawback or m_drawback, protest=protest or m_protest, as_of=as_of
+            refund_path=path,
+            drawback=drawback or m_drawback,
+            protest=protest or m_protest or filed,
+            as_of=as_of,
         )
         if reason:
             held_back[reason] += 1

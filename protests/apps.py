@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProtestsConfig(AppConfig):
+    name = "protests"
+    verbose_name = "Protests (CBP Form 19)"

@@ -1,0 +1,300 @@
+"""Protest pages of a client (run in the client's scope): drafts, the Form 19 PDF and CSV, filing, decisions."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from brokerage.forms import add_service_errors
+
+from . import documents, drafting, following, selectors, services
+from .forms import (
+    AcceleratedForm,
+    BuildForm,
+    DecisionForm,
+    DecisionListForm,
+    DescriptionForm,
+    EntryNumberForm,
+    FilingForm,
+)
+from .models import Protest
+
+
+def _require_builder(request) -> None:
+    if not selectors.may_build(request.client_access):
+        raise Http404("Not available")
+
+
+def protest_list(request, client_slug):
+    client = request.client
+    protests = list(selectors.client_protests(client=client).exclude(status=Protest.Status.DISCARDED)[:200])
+    return render(
+        request,
+        "protests/list.html",
+        {
+            "drafts": [p for p in protests if p.status == Protest.Status.DRAFT],
+            "protests": [p for p in protests if p.status != Protest.Status.DRAFT],
+            "may_build": selectors.may_build(request.client_access),
+            "counts": selectors.protest_counts(client=client),
+        },
+    )
+
+
+def protest_new(request, client_slug):
+    _require_builder(request)
+    client = request.client
+    data = request.POST if request.method == "POST" else (request.GET if "as_of" in request.GET else None)
+    form = BuildForm(data, initial={"as_of": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            protests = services.protest_drafts_build(
+                actor=request.user, client=client, as_of=form.cleaned_data["as_of"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            entries = sum(p.entry_count for p in protests)
+            messages.success(request, f"{len(protests)} draft protest(s) built with {entries:,} entries.")
+            return redirect("protests:list", client_slug=client_slug)
+    as_of = timezone.localdate()
+    if form.is_bound and form.is_valid():
+        as_of = form.cleaned_data["as_of"]
+    plan, in_drafts = selectors.protest_plan(client=client, as_of=as_of)
+    return render(
+        request,
+        "protests/new.html",
+        {
+            "form": form,
+            "plan": plan,
+            "as_of": as_of,
+            "in_drafts": in_drafts,
+            "excluded": [(drafting.EXCLUSIONS[k], n) for k, n in sorted(plan.excluded.items())],
+            "urgent_days": drafting.URGENT_DAYS,
+        },
+    )
+
+
+def _detail_context(request, protest, **forms):
+    page = Paginator(selectors.protest_lines(protest=protest), 200).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    return {
+        "protest": protest,
+        "page": page,
+        "may_build": selectors.may_build(request.client_access),
+        "is_staff": request.client_access.is_staff,
+        "document": selectors.latest_document(protest=protest),
+        "description_form": forms.get("description_form")
+        or DescriptionForm(initial={"merchandise_description": protest.merchandise_description}),
+        "entry_form": forms.get("entry_form") or EntryNumberForm(),
+        "filing_form": forms.get("filing_form") or FilingForm(initial={"filed_on": today, "filed_by_party": "broker"}),
+        "accelerated_form": forms.get("accelerated_form") or AcceleratedForm(initial={"requested_on": today}),
+        "decision_form": forms.get("decision_form") or DecisionForm(initial={"decided_on": today}),
+        "decision_list_form": forms.get("decision_list_form") or DecisionListForm(),
+        "withdrawal_problem": following.withdrawal_problem(protest=protest, today=today)
+        if protest.status == Protest.Status.FILED
+        else None,
+    }
+
+
+def protest_detail(request, client_slug, public_id):
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    return render(request, "protests/detail.html", _detail_context(request, protest))
+
+
+@require_POST
+def protest_description(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = DescriptionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.protest_update(actor=request.user, protest=protest, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Description of the merchandise saved.")
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, description_form=form))
+
+
+@require_POST
+def protest_entry_add(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = EntryNumberForm(request.POST)
+    if form.is_valid():
+        try:
+            services.protest_entry_add(actor=request.user, protest=protest, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Entry {form.cleaned_data['entry_number']} added.")
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, entry_form=form))
+
+
+@require_POST
+def protest_entry_remove(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = EntryNumberForm(request.POST)
+    if form.is_valid():
+        try:
+            services.protest_entry_remove(actor=request.user, protest=protest, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Entry {form.cleaned_data['entry_number']} removed from the draft.")
+    return redirect(protest)
+
+
+@require_POST
+def protest_discard(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    try:
+        services.protest_discard(actor=request.user, protest=protest)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(protest)
+    messages.success(request, "Draft discarded; its entries go into the next drafts built.")
+    return redirect("protests:list", client_slug=client_slug)
+
+
+# --- Documents -----------------------------------------------------------------------------------
+
+
+@require_POST
+def protest_pdf_request(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    documents.protest_document_request(actor=request.user, protest=protest)
+    messages.success(request, "The PDF is being prepared; it appears here when ready.")
+    return redirect(protest)
+
+
+def protest_pdf(request, client_slug, public_id):
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    document = selectors.latest_document(protest=protest)
+    if document is None or not document.file or document.status != document.Status.SUCCEEDED:
+        raise Http404("No PDF yet")
+    return FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=documents.pdf_filename(protest),
+        content_type="application/pdf",
+    )
+
+
+def protest_status(request, client_slug, public_id):
+    """The PDF job's row, re-polled by htmx while it runs."""
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    return render(
+        request,
+        "protests/_document.html",
+        {"protest": protest, "document": selectors.latest_document(protest=protest), "may_build": selectors.may_build(request.client_access)},
+    )
+
+
+def protest_csv(request, client_slug, public_id):
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    body = documents.entries_csv(selectors.protest_lines(protest=protest).values_list(*documents.CSV_FIELDS))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{documents.csv_filename(protest)}"'
+    return response
+
+
+# --- Following -----------------------------------------------------------------------------------
+
+
+@require_POST
+def protest_filing(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = FilingForm(request.POST)
+    if form.is_valid():
+        try:
+            following.protest_record_filing(actor=request.user, protest=protest, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Filing recorded: protest {form.cleaned_data['protest_number'].strip().upper()}.")
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, filing_form=form))
+
+
+@require_POST
+def protest_accelerated(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = AcceleratedForm(request.POST)
+    if form.is_valid():
+        try:
+            following.protest_request_accelerated(actor=request.user, protest=protest, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Accelerated disposition recorded.")
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, accelerated_form=form))
+
+
+@require_POST
+def protest_decision(request, client_slug, public_id):
+    if not request.client_access.is_staff:
+        raise Http404("Not available")
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            following.protest_decide(
+                actor=request.user,
+                protest=protest,
+                decision=form.cleaned_data["decision"],
+                decided_on=form.cleaned_data["decided_on"],
+                entry_numbers=form.cleaned_data["entry_numbers"] or None,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "CBP's decision recorded.")
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, decision_form=form))
+
+
+@require_POST
+def protest_decision_list(request, client_slug, public_id):
+    if not request.client_access.is_staff:
+        raise Http404("Not available")
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = DecisionListForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            result = following.protest_decisions_upload(
+                actor=request.user, protest=protest, uploaded=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            text = f"{result.applied} decision(s) recorded."
+            if result.problems:
+                text += " Not applied: " + "; ".join(result.problems[:10])
+            (messages.warning if result.problems else messages.success)(request, text)
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, decision_list_form=form))
+
+
+@require_POST
+def protest_withdraw(request, client_slug, public_id):
+    _require_builder(request)
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    try:
+        following.protest_withdraw(actor=request.user, protest=protest)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Protest withdrawn: its entries are back on their CAPE path.")
+    return redirect(protest)
