@@ -34,7 +34,16 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(Protest)
 class ProtestAdmin(_ReadOnly):
-    list_display = ["__str__", "client", "status", "category", "port", "importer_number", "entry_count", "filed_on"]
+    list_display = [
+        "__str__",
+        "client",
+        "status",
+        "category",
+        "port",
+        "importer_number",
+        "entry_count",
+        "filed_on",
+    ]
     list_filter = ["status", "category"]
     search_fields = ["protest_number", "client__legal_name", "importer_number"]
     list_select_related = ["client"]

@@ -29,7 +29,9 @@ def authorization_statement(*, actor: User, client: Client, importer_numbers: li
 def _require_client_admin(actor: User, client: Client) -> None:
     access = client_access_for(actor, client)
     if access is None or not access.is_client_admin:
-        raise ValidationError("Only a client admin of the company can authorize the brokerage to file protests.")
+        raise ValidationError(
+            "Only a client admin of the company can authorize the brokerage to file protests."
+        )
 
 
 def _checklist(client: Client, *, granted: bool, actor: User) -> None:
@@ -54,7 +56,9 @@ def protest_authorization_grant(
     if set(numbers) - known:
         raise ValidationError({"importer_numbers": "Choose among the company's importer numbers."})
     with transaction.atomic():
-        for previous in ProtestAuthorization.objects.select_for_update().filter(client=client, revoked_at=None):
+        for previous in ProtestAuthorization.objects.select_for_update().filter(
+            client=client, revoked_at=None
+        ):
             previous.revoked_by, previous.revoked_at = actor, timezone.now()
             previous.save(update_fields=["revoked_by", "revoked_at"])
         authorization = ProtestAuthorization.objects.create(
@@ -76,10 +80,14 @@ def protest_authorization_grant(
     return authorization
 
 
-def protest_authorization_revoke(*, actor: User, client: Client, ip_address: str | None) -> ProtestAuthorization:
+def protest_authorization_revoke(
+    *, actor: User, client: Client, ip_address: str | None
+) -> ProtestAuthorization:
     _require_client_admin(actor, client)
     with transaction.atomic():
-        authorization = ProtestAuthorization.objects.select_for_update().filter(client=client, revoked_at=None).first()
+        authorization = (
+            ProtestAuthorization.objects.select_for_update().filter(client=client, revoked_at=None).first()
+        )
         if authorization is None:
             raise ValidationError("There is no protest authorization in force to revoke.")
         authorization.revoked_by, authorization.revoked_at = actor, timezone.now()

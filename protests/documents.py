@@ -42,8 +42,11 @@ def entries_csv(rows: Iterable[tuple]) -> bytes:
 
 
 def _name(protest: Protest) -> str:
-    ident = protest.protest_number or f"draft-{str(protest.public_id)[:8]}"
-    return f"protest_{protest.client.slug}_{protest.port}_{protest.importer_number}_{ident}".replace("/", "-")
+    ident = protest.protest_number or f"draft_{protest.as_of:%Y%m%d}"
+    name = (
+        f"protest_{protest.client.slug}_{protest.port}_{protest.importer_number}_{protest.category}_{ident}"
+    )
+    return name.replace("/", "-")
 
 
 def pdf_filename(protest: Protest) -> str:

@@ -139,9 +139,7 @@ class Plan:
         return sum((d.duty_total for d in self.drafts), Decimal("0"))
 
 
-def plan_drafts(
-    candidates: Iterable[Candidate], *, as_of: date, rules: RuleSet = RULES_2026_1
-) -> Plan:
+def plan_drafts(candidates: Iterable[Candidate], *, as_of: date, rules: RuleSet = RULES_2026_1) -> Plan:
     """Group the protestable entries into drafts: one per category, importer number and port of entry.
 
     Inside a draft, entries run closest deadline first (then by number); drafts run by their closest deadline
@@ -194,7 +192,11 @@ def merchandise_description(hts_numbers: Iterable[str]) -> str:
         return "Merchandise as described in the entry summaries (CBP Form 7501) of the entries listed."
     listed = ", ".join(numbers[:MAX_LISTED_HTS])
     more = len(numbers) - MAX_LISTED_HTS
-    extra = f", and {more} further subheading{'s' if more > 1 else ''} listed in the entry summaries" if more > 0 else ""
+    extra = (
+        f", and {more} further subheading{'s' if more > 1 else ''} listed in the entry summaries"
+        if more > 0
+        else ""
+    )
     return (
         f"Merchandise classified in HTSUS subheading{'s' if len(numbers) > 1 else ''} {listed}{extra}, "
         "as described in the entry summaries (CBP Form 7501) of the entries listed."

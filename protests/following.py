@@ -35,7 +35,9 @@ _PROTEST_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
 def _reclassify(*, client: Client, entry_ids: list[int], actor: User | None, note: str) -> None:
     """The entries' path and next deadline follow the protest at once (history records the change)."""
     if entry_ids:
-        entries_reclassify(client=client, as_of=timezone.localdate(), entry_ids=entry_ids, actor=actor, note=note)
+        entries_reclassify(
+            client=client, as_of=timezone.localdate(), entry_ids=entry_ids, actor=actor, note=note
+        )
 
 
 def authorization_problem(*, client: Client, importer_number: str) -> str | None:
@@ -87,9 +89,13 @@ def protest_record_filing(
     with transaction.atomic():
         protest = Protest.objects.select_for_update().get(client=protest.client, pk=protest.pk)
         if protest.status != Protest.Status.DRAFT:
-            raise ValidationError(f"This protest is {protest.get_status_display().lower()}; it was filed already.")
+            raise ValidationError(
+                f"This protest is {protest.get_status_display().lower()}; it was filed already."
+            )
         if Protest.objects.filter(client=protest.client, protest_number=number).exists():
-            raise ValidationError({"protest_number": f"Protest {number} is already recorded for this client."})
+            raise ValidationError(
+                {"protest_number": f"Protest {number} is already recorded for this client."}
+            )
         lines = list(ProtestEntry.objects.filter(client=protest.client, protest=protest, status="draft"))
         if not lines:
             raise ValidationError("The draft has no entries.")
@@ -106,7 +112,9 @@ def protest_record_filing(
             .values_list("entry_number", flat=True)
         )
         if flagged:
-            raise ValidationError(f"Entries with a drawback claim since the draft was built: {', '.join(flagged[:10])}.")
+            raise ValidationError(
+                f"Entries with a drawback claim since the draft was built: {', '.join(flagged[:10])}."
+            )
         try:
             with transaction.atomic():
                 ProtestEntry.objects.filter(client=protest.client, protest=protest, status="draft").update(
@@ -114,7 +122,9 @@ def protest_record_filing(
                 )
         except IntegrityError as error:
             taken = list(
-                ProtestEntry.objects.filter(client=protest.client, entry_id__in=entry_ids, status__in=ProtestEntry.LIVE)
+                ProtestEntry.objects.filter(
+                    client=protest.client, entry_id__in=entry_ids, status__in=ProtestEntry.LIVE
+                )
                 .exclude(protest=protest)
                 .values_list("entry_number", flat=True)[:10]
             )
@@ -158,7 +168,9 @@ def protest_request_accelerated(*, actor: User, protest: Protest, requested_on: 
     with transaction.atomic():
         protest = Protest.objects.select_for_update().get(client=protest.client, pk=protest.pk)
         if protest.status != Protest.Status.FILED:
-            raise ValidationError("Accelerated disposition is requested for a filed protest awaiting CBP's decision.")
+            raise ValidationError(
+                "Accelerated disposition is requested for a filed protest awaiting CBP's decision."
+            )
         if requested_on < protest.filed_on:
             raise ValidationError({"requested_on": "The request cannot come before the filing."})
         protest.accelerated_requested_on = requested_on
@@ -168,7 +180,10 @@ def protest_request_accelerated(*, actor: User, protest: Protest, requested_on: 
             actor=actor,
             action="protests.accelerated_requested",
             subject=protest,
-            data={"requested_on": requested_on.isoformat(), "deemed_denied_on": protest.deemed_denied_on.isoformat()},
+            data={
+                "requested_on": requested_on.isoformat(),
+                "deemed_denied_on": protest.deemed_denied_on.isoformat(),
+            },
         )
     return protest
 
@@ -179,7 +194,9 @@ def _apply_decisions(
     """Record CBP's decision on pending entries of a (locked) filed protest; the court deadline on denials."""
     lines = {
         line.entry_number: line
-        for line in ProtestEntry.objects.filter(client=protest.client, protest=protest, status__in=ProtestEntry.LIVE)
+        for line in ProtestEntry.objects.filter(
+            client=protest.client, protest=protest, status__in=ProtestEntry.LIVE
+        )
     }
     problems, changed = [], []
     for number, (decision, decided_on) in decided.items():
@@ -202,8 +219,12 @@ def _apply_decisions(
     ProtestEntry.objects.bulk_update(changed, ["status", "decided_on", "decision_source", "court_deadline"])
     for line in changed:
         if line.court_deadline:
-            Entry.objects.filter(client=protest.client, pk=line.entry_id).update(court_deadline=line.court_deadline)
-    statuses = ProtestEntry.objects.filter(client=protest.client, protest=protest, status__in=ProtestEntry.LIVE)
+            Entry.objects.filter(client=protest.client, pk=line.entry_id).update(
+                court_deadline=line.court_deadline
+            )
+    statuses = ProtestEntry.objects.filter(
+        client=protest.client, protest=protest, status__in=ProtestEntry.LIVE
+    )
     result = rules.outcome(statuses.values_list("status", flat=True))
     if result:
         protest.status = result
@@ -234,7 +255,9 @@ def _apply_decisions(
 def _locked_filed(protest: Protest) -> Protest:
     protest = Protest.objects.select_for_update().get(client=protest.client, pk=protest.pk)
     if protest.status in (Protest.Status.DRAFT, Protest.Status.DISCARDED, Protest.Status.WITHDRAWN):
-        raise ValidationError(f"This protest is {protest.get_status_display().lower()}; it has no decision to record.")
+        raise ValidationError(
+            f"This protest is {protest.get_status_display().lower()}; it has no decision to record."
+        )
     return protest
 
 
@@ -253,9 +276,9 @@ def protest_decide(
         protest = _locked_filed(protest)
         if entry_numbers is None:
             entry_numbers = list(
-                ProtestEntry.objects.filter(client=protest.client, protest=protest, status="pending").values_list(
-                    "entry_number", flat=True
-                )
+                ProtestEntry.objects.filter(
+                    client=protest.client, protest=protest, status="pending"
+                ).values_list("entry_number", flat=True)
             )
         from entries.entry_numbers import canonical
 
@@ -287,11 +310,15 @@ def protest_decisions_upload(*, actor: User, protest: Protest, uploaded) -> Uplo
                     result.problems.append(f"row {row.row_number}: {row.reason}")
                     continue
                 if row.claim_number and protest.protest_number and row.claim_number != protest.protest_number:
-                    result.problems.append(f"row {row.row_number}: protest {row.claim_number} is another protest")
+                    result.problems.append(
+                        f"row {row.row_number}: protest {row.claim_number} is another protest"
+                    )
                     continue
                 decision = decisions.decision_of(row.reason)
                 if decision is None:
-                    result.problems.append(f"row {row.row_number}: decision {row.reason!r} is not one we know")
+                    result.problems.append(
+                        f"row {row.row_number}: decision {row.reason!r} is not one we know"
+                    )
                     continue
                 if decision == "pending":
                     continue
@@ -308,7 +335,9 @@ def protest_decisions_upload(*, actor: User, protest: Protest, uploaded) -> Uplo
 
 def protests_deem_denied(*, today: date) -> int:
     """The daily job: filed protests whose accelerated disposition went unanswered 30 days are denied."""
-    with scopes_disabled():  # the job spans every client; each protest is then decided in its own client's scope
+    with (
+        scopes_disabled()
+    ):  # the job spans every client; each protest is then decided in its own client's scope
         due = list(
             Protest.objects.filter(
                 status=Protest.Status.FILED, accelerated_requested_on__isnull=False
@@ -372,4 +401,3 @@ def protest_withdraw(*, actor: User, protest: Protest) -> Protest:
             data={"protest_number": protest.protest_number, "entries": len(entry_ids)},
         )
     return protest
-

@@ -31,7 +31,9 @@ class EntryNumberForm(forms.Form):
 
 
 class FilingForm(forms.Form):
-    protest_number = forms.CharField(label="Protest number", max_length=40, help_text="As ACE's Protest module gave it.")
+    protest_number = forms.CharField(
+        label="Protest number", max_length=40, help_text="As ACE's Protest module gave it."
+    )
     filed_on = forms.DateField(label="Filed on", widget=forms.DateInput(attrs={"type": "date"}))
     filed_by_party = forms.ChoiceField(label="Filed by", choices=Protest.Filer.choices)
     override_reason = forms.CharField(
@@ -43,7 +45,9 @@ class FilingForm(forms.Form):
 
 
 class AcceleratedForm(forms.Form):
-    requested_on = forms.DateField(label="Accelerated disposition requested on", widget=forms.DateInput(attrs={"type": "date"}))
+    requested_on = forms.DateField(
+        label="Accelerated disposition requested on", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 DECISIONS = [("allowed", "Allowed"), ("partially_allowed", "Partially allowed"), ("denied", "Denied")]

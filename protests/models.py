@@ -124,7 +124,9 @@ class Protest(TenantModel):
         return f"Draft protest, port {self.port}, {self.importer_number}"
 
     def get_absolute_url(self) -> str:
-        return reverse("protests:detail", kwargs={"client_slug": self.client.slug, "public_id": self.public_id})
+        return reverse(
+            "protests:detail", kwargs={"client_slug": self.client.slug, "public_id": self.public_id}
+        )
 
     @property
     def is_draft(self) -> bool:
@@ -273,7 +275,9 @@ class ProtestAuthorization(TenantModel):
         ordering = ["-granted_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["client"], condition=models.Q(revoked_at=None), name="one_active_protest_authorization"
+                fields=["client"],
+                condition=models.Q(revoked_at=None),
+                name="one_active_protest_authorization",
             )
         ]
 

@@ -30,7 +30,11 @@ def court_deadline(denied_on: date) -> date:
 
 
 def withdrawal_problem(
-    *, category: str, section_122_duty_total, liquidation_dates: Iterable[date], today: date,
+    *,
+    category: str,
+    section_122_duty_total,
+    liquidation_dates: Iterable[date],
+    today: date,
     rules: RuleSet = RULES_2026_1,
 ) -> str | None:
     """Why the protest cannot be withdrawn to use CAPE instead, or None when it can.

@@ -43,7 +43,9 @@ def protest_lines(*, protest: Protest):
 
 def latest_document(*, protest: Protest) -> ProtestDocument | None:
     return (
-        ProtestDocument.objects.filter(client=protest.client, protest=protest).order_by("-created_at", "-id").first()
+        ProtestDocument.objects.filter(client=protest.client, protest=protest)
+        .order_by("-created_at", "-id")
+        .first()
     )
 
 
@@ -83,9 +85,24 @@ CANDIDATE_FIELDS = (
 
 
 def _candidate(values: tuple, taken: set[int]) -> drafting.Candidate:
-    (pk, number, importer, port, e_date, s_date, status, l_date, path, reason, ieepa, s122, db, m_db, pr, m_pr) = (
-        values
-    )
+    (
+        pk,
+        number,
+        importer,
+        port,
+        e_date,
+        s_date,
+        status,
+        l_date,
+        path,
+        reason,
+        ieepa,
+        s122,
+        db,
+        m_db,
+        pr,
+        m_pr,
+    ) = values
     return drafting.Candidate(
         entry_id=pk,
         entry_number=number,

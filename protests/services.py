@@ -84,7 +84,12 @@ def protest_drafts_build(*, actor: User, client: Client, as_of: date) -> list[Pr
             data={
                 "as_of": as_of.isoformat(),
                 "drafts": [
-                    {"port": p.port, "importer": p.importer_number, "category": p.category, "entries": p.entry_count}
+                    {
+                        "port": p.port,
+                        "importer": p.importer_number,
+                        "category": p.category,
+                        "entries": p.entry_count,
+                    }
                     for p in protests
                 ],
                 "excluded": dict(plan.excluded),
@@ -93,16 +98,24 @@ def protest_drafts_build(*, actor: User, client: Client, as_of: date) -> list[Pr
     return protests
 
 
-def _create_drafts(*, actor: User | None, client: Client, as_of: date, plans: list[drafting.DraftPlan]) -> list[Protest]:
+def draft_objects(
+    *, actor: User | None, client: Client, as_of: date, plans: list[drafting.DraftPlan]
+) -> list[tuple[Protest, list[ProtestEntry]]]:
+    """The drafts of a plan as unsaved rows, with their 174.13 contents and interest: the build saves them, the
+    build_protests command prints them."""
     all_lines = [line for plan in plans for line in plan.lines]
     factors = selectors.interest_factors(
         {line.candidate.entry_summary_date for line in all_lines if line.candidate.entry_summary_date}, as_of
     )
     hts = selectors.commodity_hts(client=client, entry_ids=[line.candidate.entry_id for line in all_lines])
-    protests, rows = [], []
+    drafts = []
     for plan in plans:
-        interest = [selectors.interest_of(line.duty, line.candidate.entry_summary_date, factors) for line in plan.lines]
-        s122 = plan.section_122_total if plan.category == Category.IEEPA else Decimal("0")
+        interest = [
+            selectors.interest_of(line.duty, line.candidate.entry_summary_date, factors)
+            for line in plan.lines
+        ]
+        ieepa = plan.category == Category.IEEPA
+        s122 = plan.section_122_total if ieepa else Decimal("0")
         protest = Protest(
             client=client,
             category=plan.category,
@@ -121,28 +134,36 @@ def _create_drafts(*, actor: User | None, client: Client, as_of: date, plans: li
             created_by=actor,
             **_contents(client=client, importer_number=plan.importer_number),
         )
-        protests.append(protest)
-        rows.append((plan, interest))
-    Protest.objects.bulk_create(protests)
-    lines = [
-        ProtestEntry(
-            client=client,
-            protest=protest,
-            entry_id=line.candidate.entry_id,
-            position=position,
-            entry_number=line.candidate.entry_number,
-            entry_date=line.candidate.entry_date,
-            entry_summary_date=line.candidate.entry_summary_date,
-            liquidation_date=line.candidate.liquidation_date,
-            protest_deadline=line.deadline,
-            duty=line.duty,
-            section_122_duty=line.candidate.section_122_duty if protest.category == Category.IEEPA else 0,
-            interest_estimate=estimate,
-        )
-        for protest, (plan, interest) in zip(protests, rows, strict=True)
-        for position, (line, estimate) in enumerate(zip(plan.lines, interest, strict=True))
-    ]
-    ProtestEntry.objects.bulk_create(lines, batch_size=5000)
+        lines = [
+            ProtestEntry(
+                client=client,
+                protest=protest,
+                entry_id=line.candidate.entry_id,
+                position=position,
+                entry_number=line.candidate.entry_number,
+                entry_date=line.candidate.entry_date,
+                entry_summary_date=line.candidate.entry_summary_date,
+                liquidation_date=line.candidate.liquidation_date,
+                protest_deadline=line.deadline,
+                duty=line.duty,
+                section_122_duty=line.candidate.section_122_duty if ieepa else Decimal("0"),
+                interest_estimate=estimate,
+            )
+            for position, (line, estimate) in enumerate(zip(plan.lines, interest, strict=True))
+        ]
+        drafts.append((protest, lines))
+    return drafts
+
+
+def _create_drafts(
+    *, actor: User | None, client: Client, as_of: date, plans: list[drafting.DraftPlan]
+) -> list[Protest]:
+    drafts = draft_objects(actor=actor, client=client, as_of=as_of, plans=plans)
+    protests = Protest.objects.bulk_create([protest for protest, _ in drafts])
+    for protest, lines in drafts:
+        for line in lines:
+            line.protest = protest  # bulk_create gave the protest its id: point the lines at it again
+    ProtestEntry.objects.bulk_create([line for _, lines in drafts for line in lines], batch_size=5000)
     return protests
 
 
@@ -161,18 +182,28 @@ def _refresh_totals(protest: Protest) -> None:
     protest.interest_estimate = sum((line.interest_estimate for line in lines), Decimal("0"))
     protest.earliest_deadline = lines[0].protest_deadline if lines else None
     protest.save(
-        update_fields=["entry_count", "duty_total", "section_122_total", "interest_estimate", "earliest_deadline"]
+        update_fields=[
+            "entry_count",
+            "duty_total",
+            "section_122_total",
+            "interest_estimate",
+            "earliest_deadline",
+        ]
     )
 
 
 def _locked_draft(protest: Protest) -> Protest:
     protest = Protest.objects.select_for_update().get(client=protest.client, pk=protest.pk)
     if protest.status != Protest.Status.DRAFT:
-        raise ValidationError(f"This protest is {protest.get_status_display().lower()}; only a draft can be changed.")
+        raise ValidationError(
+            f"This protest is {protest.get_status_display().lower()}; only a draft can be changed."
+        )
     return protest
 
 
-def protest_entry_add(*, actor: User, protest: Protest, entry_number: str, as_of: date | None = None) -> Protest:
+def protest_entry_add(
+    *, actor: User, protest: Protest, entry_number: str, as_of: date | None = None
+) -> Protest:
     """Add one of the client's entries to a draft: same importer number and port, liquidated inside 180 days,
     no drawback claim, not in another draft or a filed protest."""
     require_builder(actor, protest.client)
@@ -195,13 +226,17 @@ def protest_entry_add(*, actor: User, protest: Protest, entry_number: str, as_of
         if entry.pk in drafted:
             raise ValidationError({"entry_number": "The entry is already in a draft protest."})
         values = (
-            Entry.objects.filter(client=protest.client, pk=entry.pk).values_list(*selectors.CANDIDATE_FIELDS).get()
+            Entry.objects.filter(client=protest.client, pk=entry.pk)
+            .values_list(*selectors.CANDIDATE_FIELDS)
+            .get()
         )
         candidate = selectors._candidate(values, live)
         reason = drafting.exclusion(candidate, as_of=as_of)
         if reason:
             raise ValidationError({"entry_number": f"It cannot be protested: {drafting.EXCLUSIONS[reason]}."})
-        factors = selectors.interest_factors({entry.entry_summary_date} if entry.entry_summary_date else set(), as_of)
+        factors = selectors.interest_factors(
+            {entry.entry_summary_date} if entry.entry_summary_date else set(), as_of
+        )
         deadline = drafting.protest_deadline(candidate)
         ProtestEntry.objects.create(
             client=protest.client,
@@ -218,7 +253,11 @@ def protest_entry_add(*, actor: User, protest: Protest, entry_number: str, as_of
             interest_estimate=selectors.interest_of(duty, entry.entry_summary_date, factors),
         )
         _refresh_totals(protest)
-        if protest.category == Category.IEEPA and protest.section_122_total > 0 and len(protest.objections) == 1:
+        if (
+            protest.category == Category.IEEPA
+            and protest.section_122_total > 0
+            and len(protest.objections) == 1
+        ):
             protest.objections = _objections(Category.IEEPA, with_section_122=True)
             protest.save(update_fields=["objections"])
         audit.record(
@@ -236,7 +275,10 @@ def protest_entry_remove(*, actor: User, protest: Protest, entry_number: str) ->
     with transaction.atomic():
         protest = _locked_draft(protest)
         removed, _ = ProtestEntry.objects.filter(
-            client=protest.client, protest=protest, entry_number=canonical(entry_number), status=ProtestEntry.Status.DRAFT
+            client=protest.client,
+            protest=protest,
+            entry_number=canonical(entry_number),
+            status=ProtestEntry.Status.DRAFT,
         ).delete()
         if not removed:
             raise ValidationError({"entry_number": "That entry is not in this draft."})
@@ -256,7 +298,9 @@ def protest_update(*, actor: User, protest: Protest, merchandise_description: st
     require_builder(actor, protest.client)
     text = merchandise_description.strip()
     if not text:
-        raise ValidationError({"merchandise_description": "A protest needs a specific description of the merchandise."})
+        raise ValidationError(
+            {"merchandise_description": "A protest needs a specific description of the merchandise."}
+        )
     with transaction.atomic():
         protest = _locked_draft(protest)
         before = protest.merchandise_description

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
@@ -89,7 +90,8 @@ def _detail_context(request, protest, **forms):
         "description_form": forms.get("description_form")
         or DescriptionForm(initial={"merchandise_description": protest.merchandise_description}),
         "entry_form": forms.get("entry_form") or EntryNumberForm(),
-        "filing_form": forms.get("filing_form") or FilingForm(initial={"filed_on": today, "filed_by_party": "broker"}),
+        "filing_form": forms.get("filing_form")
+        or FilingForm(initial={"filed_on": today, "filed_by_party": "broker"}),
         "accelerated_form": forms.get("accelerated_form") or AcceleratedForm(initial={"requested_on": today}),
         "decision_form": forms.get("decision_form") or DecisionForm(initial={"decided_on": today}),
         "decision_list_form": forms.get("decision_list_form") or DecisionListForm(),
@@ -195,7 +197,11 @@ def protest_status(request, client_slug, public_id):
     return render(
         request,
         "protests/_document.html",
-        {"protest": protest, "document": selectors.latest_document(protest=protest), "may_build": selectors.may_build(request.client_access)},
+        {
+            "protest": protest,
+            "document": selectors.latest_document(protest=protest),
+            "may_build": selectors.may_build(request.client_access),
+        },
     )
 
 
@@ -203,7 +209,7 @@ def protest_csv(request, client_slug, public_id):
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
     body = documents.entries_csv(selectors.protest_lines(protest=protest).values_list(*documents.CSV_FIELDS))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{documents.csv_filename(protest)}"'
+    response["Content-Disposition"] = content_disposition_header(True, documents.csv_filename(protest))
     return response
 
 
@@ -221,7 +227,9 @@ def protest_filing(request, client_slug, public_id):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Filing recorded: protest {form.cleaned_data['protest_number'].strip().upper()}.")
+            messages.success(
+                request, f"Filing recorded: protest {form.cleaned_data['protest_number'].strip().upper()}."
+            )
             return redirect(protest)
     return render(request, "protests/detail.html", _detail_context(request, protest, filing_form=form))
 

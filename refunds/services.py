@@ -197,7 +197,13 @@ def _filing_problems(declaration: Declaration) -> list[str]:
 def _guard_problems(declaration: Declaration, filed_on: date) -> list[str]:
     """Entries that could no longer be put in a file (a protest or drawback marked since the build, …)."""
     rows = Entry.objects.filter(declarations__declaration=declaration).values_list(
-        "entry_number", "refund_path", "drawback", "marked_drawback", "protest", "marked_protest", "protest_filed"
+        "entry_number",
+        "refund_path",
+        "drawback",
+        "marked_drawback",
+        "protest",
+        "marked_protest",
+        "protest_filed",
     )
     problems = []
     for number, path, drawback, m_drawback, protest, m_protest, filed in rows:

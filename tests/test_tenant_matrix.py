@@ -32,6 +32,8 @@ from clients.models import (
 )
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
+from protests.models import Protest, ProtestDocument
+from protests.services import protest_drafts_build
 from refunds.models import CbpReport, CbpReportProblem, Declaration
 from refunds.services import declaration_batch_build
 from tests.factories import UserFactory, assign, member, staff_user
@@ -76,6 +78,7 @@ class World:
     declaration: Declaration
     cbp_report: CbpReport
     letter: Letter | None = None
+    protest: Protest | None = None
 
 
 @pytest.fixture
@@ -134,6 +137,20 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             client=client_a, kind="reactivation", version=1, data={"kind": "reactivation"}, status="succeeded"
         )
         letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 ALPHA-LETTER"))
+        Entry.objects.create(
+            client=client_a,
+            entry_number="ABC12345684",
+            entry_type="01",
+            importer_number="12-345678900",
+            port="2704",
+            liquidation_status="liquidated",
+            liquidation_date=timezone.localdate() - timedelta(days=120),
+            ieepa_duty=Decimal("1234.56"),
+            refund_path="protest",
+        )
+        (protest,) = protest_drafts_build(actor=staff_a, client=client_a, as_of=timezone.localdate())
+        document = ProtestDocument.objects.create(client=client_a, protest=protest, status="succeeded")
+        document.file.save("protest.pdf", ContentFile(b"%PDF-1.7 ALPHA-PROTEST"))
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -147,6 +164,7 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             declaration=batch.declarations.get(),
             cbp_report=cbp_report,
             letter=letter,
+            protest=protest,
         )
 
 
@@ -186,6 +204,20 @@ OBJECT_KWARGS = {
     "clients:letter": lambda w: {"public_id": w.letter.public_id},
     "clients:letter_download": lambda w: {"public_id": w.letter.public_id},
     "clients:letter_regenerate": lambda w: {"public_id": w.letter.public_id},
+    "protests:detail": lambda w: {"public_id": w.protest.public_id},
+    "protests:description": lambda w: {"public_id": w.protest.public_id},
+    "protests:entry_add": lambda w: {"public_id": w.protest.public_id},
+    "protests:entry_remove": lambda w: {"public_id": w.protest.public_id},
+    "protests:discard": lambda w: {"public_id": w.protest.public_id},
+    "protests:pdf_request": lambda w: {"public_id": w.protest.public_id},
+    "protests:status": lambda w: {"public_id": w.protest.public_id},
+    "protests:pdf": lambda w: {"public_id": w.protest.public_id},
+    "protests:csv": lambda w: {"public_id": w.protest.public_id},
+    "protests:filing": lambda w: {"public_id": w.protest.public_id},
+    "protests:accelerated": lambda w: {"public_id": w.protest.public_id},
+    "protests:decision": lambda w: {"public_id": w.protest.public_id},
+    "protests:decision_list": lambda w: {"public_id": w.protest.public_id},
+    "protests:withdraw": lambda w: {"public_id": w.protest.public_id},
 }
 
 # Pages only some roles may open; everyone else gets the outsider's 404.
@@ -218,6 +250,19 @@ ONLY_ROLES = {
     "clients:letter_new": {"staff_a", "manager"},
     "clients:letter_preview": {"staff_a", "manager"},
     "clients:letter_regenerate": {"staff_a", "manager"},
+    # Staff build, edit and file protests and record CBP's decisions (client admins too only when
+    # PROTESTS_CLIENT_ADMINS_MAY_BUILD); everyone in the client reads them and downloads the PDF and CSV.
+    "protests:new": {"staff_a", "manager"},
+    "protests:description": {"staff_a", "manager"},
+    "protests:entry_add": {"staff_a", "manager"},
+    "protests:entry_remove": {"staff_a", "manager"},
+    "protests:discard": {"staff_a", "manager"},
+    "protests:pdf_request": {"staff_a", "manager"},
+    "protests:filing": {"staff_a", "manager"},
+    "protests:accelerated": {"staff_a", "manager"},
+    "protests:decision": {"staff_a", "manager"},
+    "protests:decision_list": {"staff_a", "manager"},
+    "protests:withdraw": {"staff_a", "manager"},
 }
 # Pages with nothing to show until something is uploaded (the logo has none in this world).
 EMPTY_404 = {"clients:letterhead_logo"}

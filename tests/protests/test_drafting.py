@@ -11,8 +11,20 @@ from protests.drafting import Candidate, plan_drafts
 AS_OF = date(2026, 11, 2)
 
 
-def cand(n: int, *, days: int | None = 120, importer="12-345678900", port="2704", path="protest", ieepa="100.00",
-         s122="0", status="liquidated", drawback=False, protest=False, reason="") -> Candidate:
+def cand(
+    n: int,
+    *,
+    days: int | None = 120,
+    importer="12-345678900",
+    port="2704",
+    path="protest",
+    ieepa="100.00",
+    s122="0",
+    status="liquidated",
+    drawback=False,
+    protest=False,
+    reason="",
+) -> Candidate:
     return Candidate(
         entry_id=n,
         entry_number=f"ABC{n:08d}",
@@ -53,9 +65,7 @@ def test_grouping_is_one_draft_per_importer_and_port():
 
 
 def test_section_122_entries_are_a_separate_category():
-    plan = plan_drafts(
-        [cand(1), cand(2, path="section_122", ieepa="0", s122="55.00")], as_of=AS_OF
-    )
+    plan = plan_drafts([cand(1), cand(2, path="section_122", ieepa="0", s122="55.00")], as_of=AS_OF)
     assert sorted((d.category, len(d.lines)) for d in plan.drafts) == [("ieepa", 1), ("section_122", 1)]
     (s122,) = [d for d in plan.drafts if d.category == "section_122"]
     assert s122.duty_total == Decimal("55.00")
@@ -96,7 +106,9 @@ def test_exclusions(candidate, reason):
 
 
 def test_entries_on_other_paths_are_not_candidates():
-    plan = plan_drafts([cand(1, path="cape_phase1", days=20), cand(2, path="not_affected", ieepa="0")], as_of=AS_OF)
+    plan = plan_drafts(
+        [cand(1, path="cape_phase1", days=20), cand(2, path="not_affected", ieepa="0")], as_of=AS_OF
+    )
     assert plan.drafts == [] and not plan.excluded
 
 

@@ -28,7 +28,11 @@ IOR_A2 = "12-345678901"
 def file_it(client, actor, protest, number="2704-26-000001", filed_on=None, party="importer"):
     with scope(client=client):
         return following.protest_record_filing(
-            actor=actor, protest=protest, protest_number=number, filed_on=filed_on or today(), filed_by_party=party
+            actor=actor,
+            protest=protest,
+            protest_number=number,
+            filed_on=filed_on or today(),
+            filed_by_party=party,
         )
 
 
@@ -56,7 +60,9 @@ def test_drafts_group_by_importer_and_port_with_the_174_13_contents(client_a, st
     assert "Learning Resources" in first.objections[0]["justification"]
     with scope(client=client_a):
         line = selectors.protest_lines(protest=first).first()
-    expected = estimate_interest(principal=Decimal("100.00"), from_date=line.entry_summary_date, to_date=today())
+    expected = estimate_interest(
+        principal=Decimal("100.00"), from_date=line.entry_summary_date, to_date=today()
+    )
     assert line.interest_estimate == expected and line.duty == Decimal("100.00")
 
 
@@ -77,16 +83,23 @@ def test_day_180_goes_in_day_181_stays_out(client_a, staff_a):
 
 def test_an_unliquidated_entry_is_refused(client_a, staff_a):
     protest_entries(client_a, 1)
-    (open_entry,) = protest_entries(client_a, 1, start=5, days=None, status="unliquidated", path="cape_phase1")
+    (open_entry,) = protest_entries(
+        client_a, 1, start=5, days=None, status="unliquidated", path="cape_phase1"
+    )
     (protest,) = build(client_a, staff_a)
-    with scope(client=client_a), pytest.raises(ValidationError, match="unliquidated entry cannot be protested"):
+    with (
+        scope(client=client_a),
+        pytest.raises(ValidationError, match="unliquidated entry cannot be protested"),
+    ):
         services.protest_entry_add(actor=staff_a, protest=protest, entry_number=open_entry.entry_number)
 
 
 def test_drawback_and_protest_on_file_are_left_out(client_a, staff_a):
     protest_entries(client_a, 1)
     protest_entries(client_a, 1, start=1, path="excluded", exclusion_reason="drawback", drawback=True)
-    protest_entries(client_a, 1, start=2, path="excluded", exclusion_reason="active_protest", marked_protest=True)
+    protest_entries(
+        client_a, 1, start=2, path="excluded", exclusion_reason="active_protest", marked_protest=True
+    )
     with scope(client=client_a):
         plan, _ = selectors.protest_plan(client=client_a, as_of=today())
     assert plan.entry_count == 1 and dict(plan.excluded) == {"drawback": 1, "protest_on_file": 1}
@@ -127,7 +140,9 @@ def test_csv_lists_entry_number_entry_date_liquidation_date(client_a, staff_a):
     entries = protest_entries(client_a, 2, days=150)
     (protest,) = build(client_a, staff_a)
     with scope(client=client_a):
-        body = documents.entries_csv(selectors.protest_lines(protest=protest).values_list(*documents.CSV_FIELDS))
+        body = documents.entries_csv(
+            selectors.protest_lines(protest=protest).values_list(*documents.CSV_FIELDS)
+        )
     liquidated = f"{entries[0].liquidation_date:%m/%d/%Y}"
     assert body.decode().split("\r\n") == [
         "Entry Number,Entry Date,Liquidation Date",
@@ -213,14 +228,25 @@ def test_the_database_refuses_an_entry_in_two_live_protests(client_a, staff_a):
     (first,) = build(client_a, staff_a)
     with scope(client=client_a):
         second = Protest.objects.create(
-            client=client_a, category="ieepa", importer_number=IOR_A, port="2704", as_of=today(),
-            protestant_name="x", protestant_importer_number=IOR_A, merchandise_description="x",
+            client=client_a,
+            category="ieepa",
+            importer_number=IOR_A,
+            port="2704",
+            as_of=today(),
+            protestant_name="x",
+            protestant_importer_number=IOR_A,
+            merchandise_description="x",
             drawback_declaration="x",
         )
         line = ProtestEntry.objects.get(protest=first)
         ProtestEntry.objects.create(
-            client=client_a, protest=second, entry=entry, entry_number=entry.entry_number,
-            liquidation_date=line.liquidation_date, protest_deadline=line.protest_deadline, duty=line.duty,
+            client=client_a,
+            protest=second,
+            entry=entry,
+            entry_number=entry.entry_number,
+            liquidation_date=line.liquidation_date,
+            protest_deadline=line.protest_deadline,
+            duty=line.duty,
         )
     file_it(client_a, staff_a, first)
     with pytest.raises(ValidationError, match="already under another filed protest"):
@@ -235,7 +261,9 @@ def test_withdrawal_puts_an_ieepa_only_protest_back_on_cape_within_80_days(clien
     (protest,) = build(client_a, staff_a)
     (early,) = protest_entries(client_a, 1, days=80, path="cape_phase1")
     with scope(client=client_a):
-        services.protest_entry_remove(actor=staff_a, protest=protest, entry_number=protest.lines.first().entry_number)
+        services.protest_entry_remove(
+            actor=staff_a, protest=protest, entry_number=protest.lines.first().entry_number
+        )
         services.protest_entry_add(actor=staff_a, protest=protest, entry_number=early.entry_number)
     file_it(client_a, staff_a, protest)
     with scope(client=client_a):

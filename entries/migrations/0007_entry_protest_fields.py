@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entries', '0005_figures_tables'),
+        ('entries', '0006_report_kept_entries'),
     ]
 
     operations = [
