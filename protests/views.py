@@ -3,13 +3,14 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
+from brokerage.storage import file_response
 
 from . import documents, drafting, following, selectors, services
 from .forms import (
@@ -183,12 +184,7 @@ def protest_pdf(request, client_slug, public_id):
     document = selectors.latest_document(protest=protest)
     if document is None or not document.file or document.status != document.Status.SUCCEEDED:
         raise Http404("No PDF yet")
-    return FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=documents.pdf_filename(protest),
-        content_type="application/pdf",
-    )
+    return file_response(document.file, filename=documents.pdf_filename(protest), content_type="application/pdf")
 
 
 def protest_status(request, client_slug, public_id):
