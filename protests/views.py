@@ -184,7 +184,9 @@ def protest_pdf(request, client_slug, public_id):
     document = selectors.latest_document(protest=protest)
     if document is None or not document.file or document.status != document.Status.SUCCEEDED:
         raise Http404("No PDF yet")
-    return file_response(document.file, filename=documents.pdf_filename(protest), content_type="application/pdf")
+    return file_response(
+        document.file, filename=documents.pdf_filename(protest), content_type="application/pdf"
+    )
 
 
 def protest_status(request, client_slug, public_id):

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clients', '0004_reminders'),
-        ('entries', '0007_entry_protest_fields'),
+        ('entries', '0008_entry_protest_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

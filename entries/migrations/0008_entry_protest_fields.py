@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entries', '0006_report_kept_entries'),
+        ('entries', '0007_rule_set_2026_2'),
     ]
 
     operations = [
