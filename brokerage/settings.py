@@ -127,6 +127,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport with one fix, so that a worker survives a Redis restart in the middle of a task
+# (brokerage/broker.py; docs/RELIABILITY.md, drill 6).
+CELERY_BROKER_TRANSPORT = "brokerage.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 CELERY_RESULT_BACKEND = None
 # Without a broker the embedded default runs tasks in-process, so the portal works with nothing set up.
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false" if REDIS_URL else "true")
@@ -177,13 +180,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1 if BROKER_VISIBILITY_TIMEOUT < 120 else 10,
 }
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "brokerage.beat:Scheduler"
 # Daily jobs (run by `celery -A brokerage beat`). Times are UTC: 06:00 UTC is early morning in US ports.
 CELERY_BEAT_SCHEDULE = {
     "reclassify-entries-daily": {
         "task": "entries.tasks.reclassify_all_clients",
         "schedule": crontab(hour=6, minute=0),
     },
-    "sweep-queued-reports": {"task": "entries.tasks.sweep_queued_reports", "schedule": 5 * 60},
+    # Run by beat itself, not sent to a worker (brokerage/beat.py).
+    "sweep-queued-reports": {
+        "task": "entries.tasks.sweep_queued_reports",
+        "schedule": envint("REPORT_SWEEP_SECONDS", 5 * 60),
+    },
     # Protests whose accelerated disposition went unanswered 30 days are deemed denied (their court deadline
     # starts), before the re-classification and the reminders read the entries' deadlines.
     "deem-denied-protests-daily": {

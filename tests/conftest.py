@@ -86,7 +86,8 @@ def celery_worker_process(start_celery_worker):
 def start_celery_worker(settings, transactional_db, tmp_path):
     """Starts real worker processes (see celery_worker_process); each call starts one more.
 
-    start_celery_worker(broker_url=..., env={...}, pool="solo", queues=None) -> the Popen, with .log_path.
+    start_celery_worker(broker_url=..., env={...}, pool="solo", queues=None, concurrency=1, beat=False) -> the
+    Popen, with .log_path and .queue_prefix (beat=True starts `celery beat` instead, sending to them).
     The test's queues are private: its default queue and one per kind of work (settings.TASK_QUEUES),
     named with a prefix of its own; a worker consumes them all, or with queues=["imports", ...] only those
     kinds ("default": the default queue). This process enqueues to them on broker_url (the test Redis
@@ -121,7 +122,15 @@ def start_celery_worker(settings, transactional_db, tmp_path):
     app.conf.task_default_queue = queue
     app.conf.broker_url = settings.TEST_REDIS_URL
 
-    def start(*, broker_url: str | None = None, env: dict | None = None, pool: str = "solo", queues=None):
+    def start(
+        *,
+        broker_url: str | None = None,
+        env: dict | None = None,
+        pool: str = "solo",
+        queues=None,
+        concurrency: int = 1,
+        beat: bool = False,
+    ):
         kinds = queues or ["default", *settings.TASK_QUEUES]
         names = [queue if kind == "default" else f"{queue}.{kind}" for kind in kinds]
         broker_url = broker_url or settings.TEST_REDIS_URL
@@ -130,23 +139,22 @@ def start_celery_worker(settings, transactional_db, tmp_path):
             app._pool = None  # Celery caches the pool of the first broker URL it used
             app.amqp._producer_pool = None
         log = tmp_path / f"worker-{len(processes) + 1}.log"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "brokerage",
+        if beat:
+            command = ["beat", "--loglevel=INFO", "--schedule", str(tmp_path / f"beat-{len(processes)}")]
+        else:
+            command = [
                 "worker",
                 f"--pool={pool}",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "-Q",
                 ",".join(names),
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-            ],
+            ]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "brokerage", *command],
             env={
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "brokerage.settings",
@@ -164,11 +172,12 @@ def start_celery_worker(settings, transactional_db, tmp_path):
         )
         processes.append(process)
         deadline = time.monotonic() + 60
-        while b"ready" not in log.read_bytes():
+        while (b"beat: Starting" if beat else b"ready") not in log.read_bytes():
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("The Celery worker did not start:\n" + log.read_text())
             time.sleep(0.2)
         process.log_path = log
+        process.queue_prefix = f"{queue}."
         return process
 
     try:

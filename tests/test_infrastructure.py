@@ -52,6 +52,12 @@ def test_compose_keeps_client_files_in_the_object_store_not_a_shared_volume():
     assert "ports" not in services["minio"]  # only the portal reaches the store
 
 
+def test_compose_starts_again_whatever_dies():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "always"), name
+
+
 def _manage(*args, **env):
     # The test run's own variables must not leak into a check of production settings.
     drop = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -184,3 +184,62 @@ class SmtpSink:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+REDIS_PORT = 6391
+
+
+class PrivateRedis:
+    """A throwaway redis-server on REDIS_PORT, nobody else's data.
+
+    persistent=True keeps its data over a restart (append-only file, as docker-compose runs Redis);
+    otherwise a restart starts empty.
+    """
+
+    def __init__(self, directory, *, persistent: bool = False) -> None:
+        self.directory = directory
+        self.persistent = persistent
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{REDIS_PORT}/0"
+
+    def start(self) -> None:
+        from tests.conftest import wait_for
+
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.persistent else "no",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self.answers, timeout=10, interval=0.05, message="the private Redis to start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        assert not self.answers()
+
+    def answers(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False

@@ -5,9 +5,6 @@ it, uploads through the page, starts it again, and lets the sweeper (the beat ta
 queue the import, which the worker then runs.
 """
 
-import shutil
-import socket
-import subprocess
 import time
 from datetime import timedelta
 
@@ -26,65 +23,7 @@ from tests.reliability.helpers import record_figures
 
 pytestmark = pytest.mark.services
 
-PORT = 6391
 OUTAGE_SECONDS = 5
-
-
-class PrivateRedis:
-    """A throwaway redis-server on PORT: nothing saved, nobody else's data."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{PORT}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(PORT),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self.answers, timeout=10, interval=0.05, message="the private Redis to start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        assert not self.answers()
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    if redis.process.poll() is None:
-        redis.process.terminate()
-        redis.process.wait(timeout=10)
 
 
 def test_upload_while_redis_is_down_is_kept_queued_then_swept_and_imported(
