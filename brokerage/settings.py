@@ -109,6 +109,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clients.context_processors.portal",
             ],
+            # Labels, dashed entry numbers, dotted HTS numbers, plurals: on every page and email.
+            "builtins": ["clients.templatetags.words"],
         },
     },
 ]

@@ -103,6 +103,17 @@ DEADLINE_LABELS = {
     DeadlineKind.COURT_DEADLINE: "court deadline (CIT action against the protest's denial)",
 }
 
+# The liquidation statuses of LIQUIDATION_STATUSES as a person reads them.
+LIQUIDATION_STATUS_LABELS = {
+    "unliquidated": "Unliquidated",
+    "liquidated": "Liquidated",
+    "suspended": "Suspended",
+    "extended": "Extended",
+    "under_review": "Under review",
+    "reliquidated": "Reliquidated",
+    "pending": "Pending liquidation",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class EntryInput:

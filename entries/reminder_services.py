@@ -37,7 +37,8 @@ from clients.models import (
     User,
 )
 
-from .models import Entry, EntryHistory
+from .entry_numbers import display
+from .models import Entry, EntryHistory, RefundPath
 from .reminders import (
     ESCALATION_DAYS,
     FILEABLE_PATHS,
@@ -191,6 +192,7 @@ def reminders_plan(*, today: date) -> dict[int, Plan]:
         if threshold <= ESCALATION_DAYS:
             for user_id in staff[row["client_id"]]:
                 add(user_id, Item(reason=SentReminder.Reason.ESCALATION, threshold=ESCALATION_DAYS, **base))
+    paths = dict(RefundPath.choices)
     for row in changes:
         fileable = row["to_value"] in FILEABLE_PATHS and row["from_value"] not in FILEABLE_PATHS
         reason = SentReminder.Reason.FILEABLE if fileable else SentReminder.Reason.PATH_CHANGE
@@ -200,7 +202,7 @@ def reminders_plan(*, today: date) -> dict[int, Plan]:
             entry_number=row["entry__entry_number"],
             amount=row["entry__ieepa_duty"],
             history_id=row["id"],
-            change=f"{row['from_value'] or 'new'} → {row['to_value']}",
+            change=f"{paths.get(row['from_value'], 'new')} → {paths.get(row['to_value'], row['to_value'])}",
         )
         for user_id in members[row["client_id"]]:
             pref = prefs.get(user_id, default_pref)
@@ -406,11 +408,12 @@ def calendar_deadline(
     *, client: Client, entry_number: str, day: date, kind: str, url: str
 ) -> CalendarDeadline:
     host = urlparse(settings.SITE_URL).hostname or "portal"
+    shown = display(entry_number)  # the uid keeps the stored number: a calendar matches events by it
     return CalendarDeadline(
         uid=f"deadline-{client.pk}-{entry_number}-{kind}-{day:%Y%m%d}@{host}",
         day=day,
-        summary=f"{capfirst(deadline_label(kind))}: entry {entry_number} ({client.legal_name})",
-        description=f"{client.legal_name}, entry {entry_number}: {deadline_label(kind)} on {day:%B} {day.day}, {day.year}.",
+        summary=f"{capfirst(deadline_label(kind))}: entry {shown} ({client.legal_name})",
+        description=f"{client.legal_name}, entry {shown}: {deadline_label(kind)} on {day:%B} {day.day}, {day.year}.",
         url=url,
     )
 

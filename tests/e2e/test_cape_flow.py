@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
 
+from entries.entry_numbers import display
 from entries.models import Entry
 from entries.services import report_import, report_upload
 from tests.e2e.conftest import login, shot
@@ -136,7 +137,7 @@ def test_staff_build_download_file_record_results_and_next_action(
     assert "Partially rejected" in declaration_row.inner_text()
     rejections = page.locator("#rejections tbody tr")
     assert rejections.count() == 1
-    assert rejected in rejections.inner_text() and PROTEST_REASON in rejections.inner_text()
+    assert display(rejected) in rejections.inner_text() and PROTEST_REASON in rejections.inner_text()
     assert "Wait for the protest decision: the refund comes through the protest" in rejections.inner_text()
     shot(page, "13-cape-claims-next-action")
 
@@ -145,7 +146,7 @@ def test_staff_build_download_file_record_results_and_next_action(
     page.wait_for_selector("#ledger")
     assert page.inner_text("#declaration-status") == "Partially rejected"
     row = page.locator("#ledger tbody tr.table-danger")
-    assert row.count() == 1 and rejected in row.inner_text()
+    assert row.count() == 1 and display(rejected) in row.inner_text()  # dashed, as a person reads it
     assert PROTEST_REASON in row.inner_text() and "Wait for the protest decision" in row.inner_text()
     assert page.locator("#ledger tbody tr", has_text="Accepted").count() == len(accepted)
     shot(page, "14-cape-declaration-rejection")

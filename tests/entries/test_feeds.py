@@ -52,8 +52,8 @@ def test_feed_lists_the_users_deadlines_and_nothing_else(client, client_a, clien
     events = [c for c in calendar.children if c.name == "VEVENT"]
     summaries = [unescape_text(e.get("SUMMARY")) for e in events]
     assert len(events) == 2
-    assert "ABC12345676" in summaries[0] and "CAPE window closes" in summaries[0]
-    assert "ABC12345684" in summaries[1] and "Protest deadline" in summaries[1]
+    assert "ABC-1234567-6" in summaries[0] and "CAPE window closes" in summaries[0]
+    assert "ABC-1234568-4" in summaries[1] and "Protest deadline" in summaries[1]
     assert all("Alpha Imports LLC" in s for s in summaries)
     first_day = (timezone.localdate() + timedelta(days=20)).strftime("%Y%m%d")
     assert events[0].get("DTSTART") == first_day and events[0].params("DTSTART") == [{"VALUE": "DATE"}]
@@ -66,7 +66,7 @@ def test_feed_for_staff_follows_their_caseload(client, client_a, client_b, staff
     _entry(client_b, "BBB12345676", days=20)
     calendar = parse_ics(client.get(_create_feed(client, staff_a)).content)
     [event] = [c for c in calendar.children if c.name == "VEVENT"]
-    assert "ABC12345676" in event.get("SUMMARY")
+    assert "ABC-1234567-6" in event.get("SUMMARY")
 
 
 @pytest.mark.parametrize("token", ["nope", "x" * 43])

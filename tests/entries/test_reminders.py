@@ -182,7 +182,7 @@ def test_reminders_escalate_to_assigned_staff_seven_days_before(client_a, admin_
 
     reminders_send(today=D + timedelta(days=3))  # 7 days left and the client has not acted
     [escalation] = _emails_to(staff_a)
-    assert "the client has not acted yet" in escalation.body and "ABC12345676" in escalation.body
+    assert "the client has not acted yet" in escalation.body and "ABC-1234567-6" in escalation.body
     assert not _emails_to(staff_b)
 
 
@@ -236,7 +236,7 @@ def test_reminders_notice_when_entries_become_fileable(client_a, admin_a, member
     reminders_send(today=D)
     [notice] = _emails_to(admin_a)
     assert (
-        "can now be filed through CAPE (needs_data → cape_phase1)" in notice.body
+        "can now be filed through CAPE (Needs liquidation data → CAPE Phase 1)" in notice.body
         and "$4,200.00" in notice.body
     )
     assert not _emails_to(member_a)
@@ -256,7 +256,7 @@ def test_reminders_tell_when_an_entry_leaves_the_cape_window(client_a, admin_a):
             effective_on=D,
         )
     reminders_send(today=D)
-    assert "refund path changed (cape_phase1 → protest)" in _emails_to(admin_a)[0].body
+    assert "refund path changed (CAPE Phase 1 → Protest)" in _emails_to(admin_a)[0].body
 
 
 def test_reminder_email_attaches_the_nearest_deadline_as_ics(client_a, admin_a):
@@ -270,7 +270,7 @@ def test_reminder_email_attaches_the_nearest_deadline_as_ics(client_a, admin_a):
     event = calendar.child("VEVENT")
     assert event.get("DTSTART") == "20261206"
     assert event.params("DTSTART") == [{"VALUE": "DATE"}]
-    assert "ABC12345676" in event.get("SUMMARY") and "Alpha Imports LLC" in event.get("SUMMARY")
+    assert "ABC-1234567-6" in event.get("SUMMARY") and "Alpha Imports LLC" in event.get("SUMMARY")
     assert event.child("VALARM").get("TRIGGER") == "-P7D"
 
 
@@ -304,7 +304,7 @@ def test_reminder_digest_lists_the_nearest_and_counts_the_rest(client_a, admin_a
         _entry(client_a, f"ABC1234567{n}", days=2 + n)
     reminders_send(today=D)
     [message] = mail.outbox
-    assert all(f"ABC1234567{n}" in message.body for n in range(3))
-    assert "ABC12345674" not in message.body and "… and 2 more" in message.body
+    assert all(f"ABC-1234567-{n}" in message.body for n in range(3))
+    assert "ABC-1234567-4" not in message.body and "… and 2 more" in message.body
     with scopes_disabled():
         assert SentReminder.objects.count() == 5  # counted in the email, so not repeated tomorrow

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from entries.entry_numbers import display
 from refunds.services import declaration_record_filing
 from tests.refunds.test_declarations import (
     build,
@@ -195,7 +196,7 @@ def test_refund_is_one_column_with_one_dash_until_cbp_reports_it(
     headers = [th.text() for th in table.find_all("th")]
     assert headers[-1] == "Refund (principal + interest)"
     assert "Refund status" not in headers
-    for number in (entry_number(100), entry_number(101)):
+    for number in (display(entry_number(100)), display(entry_number(101))):
         cells = _row_of(table, number).find_all("td")
         assert len(cells) == len(headers)
         assert cells[-1].text() == "—"
@@ -215,8 +216,11 @@ def test_refund_is_one_column_with_one_dash_until_cbp_reports_it(
     assert process(client_a, staff_a, "rev603", csv_bytes(rev603)).rows_matched == 2
 
     table = ledger()
-    assert _row_of(table, entry_number(100)).find_all("td")[-1].text() == "$100.00 + $2.00 Issued 2026-12-05"
-    assert _row_of(table, entry_number(101)).find_all("td")[-1].text() == "Sent 2026-12-01"
+    assert (
+        _row_of(table, display(entry_number(100))).find_all("td")[-1].text()
+        == "$100.00 + $2.00 Issued 2026-12-05"
+    )
+    assert _row_of(table, display(entry_number(101))).find_all("td")[-1].text() == "Sent 2026-12-01"
     assert "—" not in table.text()
 
 
