@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "client.profile_updated": "Company profile updated",
     "client.importer_number_added": "Importer number added",
     "client.importer_number_removed": "Importer number removed",
+    "client.importer_number_verified": "Importer number verified by the broker",
     "client.member_invited": "Person invited",
     "client.invitation_revoked": "Invitation revoked",
     "client.member_joined": "Person joined",
