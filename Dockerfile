@@ -10,8 +10,10 @@ COPY requirements.lock .
 RUN pip install -r requirements.lock
 COPY . .
 # collectstatic needs some secret to import settings; the real one comes from the environment at run time.
-RUN SECRET_KEY=build-only DEBUG=false ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input
-RUN useradd --create-home portal && mkdir -p /data/private && chown portal /data/private
+RUN SECRET_KEY=build-only MFA_ENCRYPTION_KEY=build-only-never-used-for-any-data-000 DEBUG=false ALLOWED_HOSTS=localhost \
+    python manage.py collectstatic --no-input
+# Client files are the service user's alone (0600 files in 0700 folders: FILE_UPLOAD_* in settings).
+RUN useradd --create-home portal && mkdir -p /data/private && chown portal /data/private && chmod 700 /data/private
 USER portal
 ENV PRIVATE_STORAGE_ROOT=/data/private
 EXPOSE 8000

@@ -290,6 +290,7 @@ def server_env(redis_url: str) -> dict:
             "DJANGO_SETTINGS_MODULE": "brokerage.settings",
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(32),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "REDIS_URL": redis_url,
             "PRIVATE_STORAGE_ROOT": str(WORK / "storage"),

@@ -295,6 +295,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # In development whitenoise serves straight from the source folders; production serves collectstatic's output.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Client files are the service user's alone: 0600 files in 0700 folders (the private storage and uploads).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 # django-import-export's admin actions check the same rights as the page they sit on: exporting needs the
 # right to view the list, importing the right to change it (clients/admin.py narrows imports further).
@@ -331,6 +334,16 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{BROKERAGE_NAME}] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Two-factor secrets are encrypted at rest (clients.adapters.PortalMFAAdapter, brokerage/encryption.py).
+# MFA_ENCRYPTION_KEY: one or more long random values, comma-separated (the first encrypts; all decrypt).
+MFA_ADAPTER = "clients.adapters.PortalMFAAdapter"
+MFA_ENCRYPTION_KEYS = envlist("MFA_ENCRYPTION_KEY")
+if not MFA_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("MFA_ENCRYPTION_KEY must be set when DEBUG is false")
+    MFA_ENCRYPTION_KEYS = ["development-only, derived from SECRET_KEY: " + SECRET_KEY]
+if not DEBUG and any(len(key) < 32 for key in MFA_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured("MFA_ENCRYPTION_KEY: use at least 32 random characters")
 MFA_TOTP_ISSUER = BROKERAGE_NAME
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -362,10 +375,14 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# X-Forwarded-Proto says whether the visitor used HTTPS, but anyone can send it: it is trusted only when the
+# portal runs behind a proxy that sets it (and strips the visitor's own), which BEHIND_PROXY=true declares.
+BEHIND_PROXY = envbool("BEHIND_PROXY", "false")
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -61,7 +61,14 @@ def test_compose_starts_again_whatever_dies():
 
 def _manage(*args, **env):
     # The test run's own variables must not leak into a check of production settings.
-    drop = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    drop = (
+        "SECRET_KEY",
+        "MFA_ENCRYPTION_KEY",
+        "BEHIND_PROXY",
+        "DEBUG",
+        "DJANGO_SETTINGS_MODULE",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in drop}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -87,6 +94,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "WARNING",
         DEBUG="false",
         SECRET_KEY="x7#kP2vL9qR4tY8wZ1bN6mC3fH5jD0sG-a8Ue3Wq_T2nB9yV4rE7",
+        MFA_ENCRYPTION_KEY="r5@Tq8wL2nV7xK4cB9mZ1pH6jF3gD0sA-e2Yu",
         ALLOWED_HOSTS="portal.example.com",
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -155,6 +155,7 @@ call_command("migrate", "sessions", verbosity=0)
 web = Client()
 plain = web.get("/accounts/login/")
 secure = web.get("/accounts/login/", secure=True)
+forwarded = web.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
 request = RequestFactory().get("/", secure=True)
 def view(request):
     request.session["seen"] = True
@@ -165,7 +166,7 @@ def cookie(response, name):
     return {"secure": bool(morsel["secure"]), "httponly": bool(morsel["httponly"]), "samesite": morsel["samesite"]}
 print(json.dumps({
     "http_status": plain.status_code, "http_location": plain.get("Location", ""),
-    "status": secure.status_code,
+    "status": secure.status_code, "forwarded_https_status": forwarded.status_code,
     "headers": {k: secure.get(k, "") for k in ("Strict-Transport-Security", "Content-Security-Policy",
         "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy")},
     "csrf_cookie": cookie(secure, settings.CSRF_COOKIE_NAME),
@@ -178,21 +179,36 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
+    return _production_probe(tmp_path_factory)
+
+
+def _production_probe(tmp_path_factory, **extra):
     import json
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    drop = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS")
+    drop = (
+        "SECRET_KEY",
+        "MFA_ENCRYPTION_KEY",
+        "BEHIND_PROXY",
+        "DEBUG",
+        "DJANGO_SETTINGS_MODULE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         DJANGO_SETTINGS_MODULE="brokerage.settings",
         DEBUG="false",
         SECRET_KEY="prod-like-" + "k" * 50,
+        MFA_ENCRYPTION_KEY="prod-like-mfa-" + "m" * 40,
         ALLOWED_HOSTS="testserver",
         DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('prod') / 'db.sqlite3'}",
         PRIVATE_STORAGE_ROOT=str(tmp_path_factory.mktemp("private")),
+        **extra,
     )
     root = Path(__file__).resolve().parent.parent
     # Production serves hashed static files from a manifest, as the Docker image builds it.
@@ -220,6 +236,14 @@ def production(tmp_path_factory):
 def test_production_redirects_plain_http_to_https(production):
     assert production["http_status"] == 301
     assert production["http_location"].startswith("https://")
+
+
+def test_production_ignores_x_forwarded_proto_unless_behind_a_proxy(production, tmp_path_factory):
+    # Anyone can send X-Forwarded-Proto: https; on its own it must not pass for HTTPS (issue 14, point 9).
+    assert production["forwarded_https_status"] == 301
+    behind_proxy = _production_probe(tmp_path_factory, BEHIND_PROXY="true")
+    assert behind_proxy["forwarded_https_status"] == 200
+    assert behind_proxy["http_status"] == 301  # without the proxy's header it is still plain HTTP
 
 
 def test_production_headers(production):
