@@ -17,6 +17,8 @@ from django.db.models import Count, DecimalField, Sum, Value
 from django.db.models.functions import Coalesce
 from django_scopes import scopes_disabled
 
+from brokerage.bulk import asynchronous_commit
+
 from .models import REMINDED_DEADLINE_KINDS, DeadlineFigures, Entry, LedgerFigures, PathFigures
 
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=18, decimal_places=2))
@@ -46,7 +48,9 @@ def figures_refresh_all() -> int:
 
     ids = list(Client.objects.order_by("pk").values_list("pk", flat=True))
     for client_id in ids:
-        figures_refresh(client_id=client_id)
+        with transaction.atomic():
+            asynchronous_commit()  # idempotent, one commit per client: see reclassify_all_clients
+            figures_refresh(client_id=client_id)
     return len(ids)
 
 

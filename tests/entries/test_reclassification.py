@@ -53,6 +53,27 @@ def test_running_the_daily_job_twice_changes_nothing_the_second_time(loaded):
         assert EntryHistory.objects.count() == history
 
 
+@pytest.mark.django_db(transaction=True)
+def test_daily_job_commits_each_client_and_relaxes_only_its_own_commits(importer):
+    """Each client commits on its own (a later failure keeps the earlier clients' work); the job's
+    asynchronous commits stay inside its transactions, never the worker's other work on the connection."""
+    from django.db import connection
+
+    from tests.factories import ClientFactory
+
+    upload(importer, "es003_basic.csv")
+    ClientFactory()  # a second client, after the loaded one
+    day = AS_OF + timedelta(days=40)
+    totals = reclassify_all_clients(as_of=day.isoformat())
+    assert totals["clients"] >= 2 and totals["changed"] > 0
+    with scope(client=importer):
+        assert Entry.objects.filter(classified_as_of=day).count() == totals["changed"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+
+
 def test_same_day_reclassification_of_a_fresh_import_changes_nothing(loaded):
     with scope(client=loaded):
         result = entries_reclassify(client=loaded, as_of=AS_OF)
