@@ -94,6 +94,7 @@ staff_urlpatterns = (
         path("assignments/", staff_views.assignments, name="assignments"),
         path("assignments/<int:client_id>/", staff_views.assignment_change, name="assignment_change"),
         path("reports/", entry_staff_views.broker_reports, name="broker_reports"),
+        path("rule-changes/", entry_staff_views.rule_changes, name="rule_changes"),
         path("reports/<uuid:public_id>/", entry_staff_views.broker_report, name="broker_report"),
         path(
             "reports/<uuid:public_id>/unmatched.csv",

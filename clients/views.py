@@ -45,10 +45,12 @@ def overview(request, client_slug):
     from django.utils import timezone
 
     from entries import selectors as entry_selectors
+    from entries.rule_changes import BANNER_ROWS, change_rows, rule_notice_banner
 
     client = request.client
     today = timezone.localdate()
     paths = entry_selectors.path_totals(client=client)
+    notice = rule_notice_banner(client=client, today=today)
     largest = max((p["amount"] for p in paths), default=0) or 1
     for row in paths:
         row["percent"] = round(100 * row["amount"] / largest, 1)
@@ -63,6 +65,8 @@ def overview(request, client_slug):
             "figures": entry_selectors.FIGURES,
             "paths": paths,
             "upcoming": entry_selectors.upcoming_deadlines(client=client, today=today),
+            "rule_notice": notice,
+            "rule_notice_rows": change_rows(notice.changes[:BANNER_ROWS]) if notice else [],
         },
     )
 

@@ -2,17 +2,22 @@
 
 Only entries whose classification actually changes are written, and each change of path or next
 deadline is recorded as entry history (from, to, date): reminders and notices are built on it.
+Every stored entry records the rule-set version it was classified under, so a run after a new rule set
+became current finds every entry it has not yet re-classified (the comparison includes the version);
+their history names both versions, and a whole-client run tells the client which paths changed
+(entries.rule_changes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
 
 from brokerage.bulk import update_from_rows
 from clients.models import Client, User
+from refunds.deadlines import CURRENT_RULES, RuleSet
 
 from .chapter99 import Registry
 from .classification import Classification, classify_totals, with_court_deadline
@@ -60,9 +65,13 @@ class ReclassifyResult:
     checked: int = 0
     changed: int = 0
     path_changes: int = 0
+    rule_set_changes: int = 0  # entries moved from an older rule set (whatever changed)
+    rule_set_path_changes: list = field(default_factory=list)  # items of the client's notice
 
 
-def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: bool = True) -> Classification:
+def classify_facts(
+    facts: dict, *, as_of: date, registry: Registry, explain: bool = True, rules: RuleSet = CURRENT_RULES
+) -> Classification:
     """The classification of an entry from its stored facts (report flags OR staff marks)."""
     c = classify_totals(
         entry_number=facts["entry_number"],
@@ -81,6 +90,7 @@ def classify_facts(facts: dict, *, as_of: date, registry: Registry, explain: boo
         as_of=as_of,
         registry=registry,
         explain=explain,
+        rules=rules,
     )
     return with_court_deadline(c, facts["court_deadline"])
 
@@ -116,6 +126,7 @@ def entries_reclassify(
         entries = entries.filter(pk__in=entry_ids)
     updates: list[tuple] = []
     history: list[EntryHistory] = []
+    older_versions: set[str] = set()
     # One transaction per client, written in batches so memory stays flat however many entries change.
     with transaction.atomic():
         names = (*FACT_FIELDS, *STORED_FIELDS)
@@ -131,11 +142,29 @@ def entries_reclassify(
             result.changed += 1
             explanation = classify_facts(row, as_of=as_of, registry=registry).explanation
             updates.append((row["id"], *new, explanation, as_of))
+            why = note
+            by_rule_set = bool(old[7]) and old[7] != new[7]
+            if by_rule_set:
+                # A new rule set (not the passing of time) made this change: the history says which.
+                result.rule_set_changes += 1
+                older_versions.add(old[7])
+                why = f"Rule set {old[7]} → {new[7]}" + (f"; {note}" if note else "")
             if new[0] != old[0]:
                 result.path_changes += 1
                 history.append(
-                    _history(client, row["id"], EntryHistory.Field.PATH, old[0], new[0], as_of, actor, note)
+                    _history(client, row["id"], EntryHistory.Field.PATH, old[0], new[0], as_of, actor, why)
                 )
+                if by_rule_set:
+                    result.rule_set_path_changes.append(
+                        {
+                            "entry_number": row["entry_number"],
+                            "from_path": old[0],
+                            "to_path": new[0],
+                            "reason": new[1],
+                            "next_deadline": _iso(new[5]),
+                            "next_deadline_kind": new[6],
+                        }
+                    )
             if new[5] != old[5]:
                 history.append(
                     _history(
@@ -146,7 +175,7 @@ def entries_reclassify(
                         _iso(new[5]),
                         as_of,
                         actor,
-                        note,
+                        why,
                     )
                 )
             if len(updates) >= FLUSH_EVERY:
@@ -155,6 +184,18 @@ def entries_reclassify(
         _flush(client, updates, history)
         if result.changed:
             figures_refresh(client_id=client.pk, ledger=False)  # the dashboard's sums of this client
+        # Only a run over all the client's entries tells the client: a flag on one entry re-classifies
+        # just that one (its history names both versions), and the daily job tells the rest together.
+        if entry_ids is None and result.rule_set_path_changes:
+            from .rule_changes import rule_change_notice_record
+
+            rule_change_notice_record(
+                client=client,
+                rule_set_version=CURRENT_RULES.version,
+                previous_versions=sorted(older_versions),
+                as_of=as_of,
+                changes=result.rule_set_path_changes,
+            )
     return result
 
 

@@ -14,6 +14,17 @@ from .routing import broker_report_for_user, broker_report_upload
 
 
 @staff_required
+def rule_changes(request):
+    """Per client on the caseload, what the last rule-set change did to its entries (each client's list)."""
+    from django.utils import timezone
+
+    from .rule_changes import change_rows, staff_rule_notices
+
+    notices = [(notice, change_rows(notice.changes)) for notice in staff_rule_notices(user=request.user)]
+    return render(request, "staff/rule_changes.html", {"notices": notices, "today": timezone.localdate()})
+
+
+@staff_required
 def broker_reports(request):
     form = BrokerReportForm()
     if request.method == "POST":

@@ -40,7 +40,9 @@ def reclassify_all_clients(as_of: str | None = None) -> dict:
     """The daily job: paths move with time. One client at a time, each in its own scope and transaction.
 
     Run again after a failure it redoes only what did not commit: a client already re-classified has
-    nothing left to change, so no entry history is written twice.
+    nothing left to change, so no entry history is written twice. The first run after a new rule set
+    became current re-classifies every entry still under an older one and sends each client whose paths
+    changed its one notice (entries.rule_changes; `manage.py reclassify_entries` runs it at once).
     """
     from datetime import date
 
@@ -54,7 +56,7 @@ def reclassify_all_clients(as_of: str | None = None) -> dict:
 
     day = date.fromisoformat(as_of) if as_of else timezone.localdate()
     registry = current_registry()
-    totals = {"clients": 0, "checked": 0, "changed": 0}
+    totals = {"clients": 0, "checked": 0, "changed": 0, "rule_set_changes": 0, "notified_clients": 0}
     for client in Client.objects.filter(is_active=True).order_by("pk"):
         # One transaction per client whose commit does not wait for the disk: with thousands of clients
         # the waits were a third of the job (docs/PERFORMANCE.md, "Pages at scale"); a crash loses at
@@ -69,6 +71,8 @@ def reclassify_all_clients(as_of: str | None = None) -> dict:
         totals["clients"] += 1
         totals["checked"] += result.checked
         totals["changed"] += result.changed
+        totals["rule_set_changes"] += result.rule_set_changes
+        totals["notified_clients"] += bool(result.rule_set_path_changes)
     return totals
 
 

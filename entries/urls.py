@@ -10,4 +10,5 @@ urlpatterns = [
     path("reports/<uuid:public_id>/file/", views.report_file, name="report_file"),
     path("entries/", views.entry_list, name="list"),
     path("entries/<str:entry_number>/", views.entry_detail, name="detail"),
+    path("rule-changes/", views.rule_changes, name="rule_changes"),
 ]

@@ -284,6 +284,14 @@ def entry_detail(request, client_slug, entry_number):
     )
 
 
+def rule_changes(request, client_slug):
+    """Every rule-set notice of the client: the entries whose path a new rule set changed, old → new."""
+    from .rule_changes import change_rows, client_rule_notices
+
+    notices = [(notice, change_rows(notice.changes)) for notice in client_rule_notices(client=request.client)]
+    return render(request, "entries/rule_changes.html", {"notices": notices})
+
+
 def _timeline(entry, live) -> list[dict]:
     from refunds import deadlines
 
