@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "entries.report_rejected": "Report rejected",
     "entries.report_imported": "Report imported",
     "entries.flags_changed": "Entry flags changed",
+    "entries.rule_set_changed": "Refund paths changed by a new rule set",
     "refunds.batch_built": "CAPE declarations built",
     "refunds.declaration_filed": "CAPE declaration filed",
     "refunds.declaration_discarded": "CAPE declaration discarded",
