@@ -156,6 +156,7 @@ TASK_QUEUES = {
         "clients.letters_tasks.render_letter",
         "clients.letters_tasks.render_letter_batch",
         "clients.tasks.build_audit_export",
+        "protests.tasks.render_protest_document",
     ],
     "reminders": [
         "entries.tasks.send_deadline_reminders",
@@ -167,6 +168,7 @@ TASK_QUEUES = {
         "entries.tasks.reclassify_all_clients",
         "entries.tasks.reclassify_after_registry_change",
         "entries.tasks.sweep_queued_reports",
+        "protests.tasks.deem_denied_protests",
     ],
 }
 CELERY_TASK_ROUTES = ("brokerage.celery.route_task",)
