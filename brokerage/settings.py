@@ -139,6 +139,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process whose resident memory grew past this many MB is replaced once its task ends (prefork
+# pool), so that one huge report does not leave a worker holding a gigabyte (docs/RELIABILITY.md).
+WORKER_MAX_MEMORY_MB = envint("WORKER_MAX_MEMORY_MB", 512)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024  # Celery counts in KiB
+# How many times an import may start before it is failed for good: a run that dies (its process killed
+# for memory, a crash) gets the message delivered again, and without a bound that never ends.
+IMPORT_MAX_ATTEMPTS = envint("IMPORT_MAX_ATTEMPTS", 3)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The queue tasks go to (and workers started without -Q consume): several deployments may share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")

@@ -254,7 +254,38 @@ def report_claim(*, report_id: int, leased: bool | None, redelivered: bool = Fal
         )
         if not claimed:
             return None
-        return EntryReport.objects.select_related("client").get(pk=report_id)
+        report = EntryReport.objects.select_related("client").get(pk=report_id)
+    if report.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+        _give_up(report)
+        return None
+    return report
+
+
+def _give_up(report: EntryReport) -> None:
+    """Every attempt died before finishing (a worker killed for memory, a crash): stop handing it out.
+
+    Each run that starts counts an attempt (job_start); a run that ends, however it ends, marks the report
+    finished. So a report claimed again with all its attempts spent was left running by dead runs only,
+    and redelivering it again would only kill another worker.
+    """
+    from django_scopes import scope
+
+    with scope(client=report.client), transaction.atomic():
+        job_fail(
+            report,
+            message=(
+                f"This file could not be imported after {report.attempts} attempts: each time, the import "
+                "stopped before it finished, so nothing was imported. A very large or unusual file can do "
+                "this. Upload it as CSV or in smaller date ranges; if it happens again, ask your broker."
+            ),
+        )
+        audit.record(
+            client=report.client,
+            actor=None,
+            action="entries.report_failed",
+            subject=report,
+            data={"reason": "attempts exhausted", "attempts": report.attempts},
+        )
 
 
 def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryReport:

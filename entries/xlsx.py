@@ -6,10 +6,12 @@ same report would hold, so that one set of value rules (entries.parsing) judges 
 
 import datetime
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any
+from xml.etree import ElementTree
 
 import openpyxl
 
@@ -21,9 +23,19 @@ MAX_TOTAL_UNCOMPRESSED = 2 * 1024**3
 MAX_RATIO = 100
 RATIO_CHECK_FROM = 1024 * 1024
 MAX_MEMBERS = 2000
-# openpyxl holds the whole shared-strings table in memory, even in read-only mode.
-MAX_SHARED_STRINGS = 100 * 1024 * 1024
+# Per part. openpyxl streams the sheets in read-only mode, but reads every other part whole into memory,
+# and keeps the whole shared-strings table as Python strings (a probe's 104 MB table of 5.8 M strings
+# took a worker to 1 GB). A 1,048,576-row sheet of an ES-003 export is under 1 GB; its styles, workbook
+# and relationship parts are kilobytes; its text table holds at most one string per entry, HTS code,
+# country... (a million-row report: a few hundred thousand).
+MAX_SHEET_PART = 1024**3
+MAX_OTHER_PART = 16 * 1024 * 1024
+MAX_SHARED_STRINGS = 64 * 1024 * 1024
+MAX_SHARED_STRINGS_COUNT = 1_000_000
 PROLOG_WINDOW = 64 * 1024
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_STRING_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 
 _SAVE_AS_CSV = "Open it in Excel and save it again as an Excel Workbook (.xlsx), or export the report as CSV."
 
@@ -59,11 +71,6 @@ def check_archive(fileobj: IO[bytes]) -> None:
                 raise WorkbookRejected(
                     "This Excel file is password-protected. Remove the password, save, and upload again."
                 )
-            if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > MAX_SHARED_STRINGS:
-                raise WorkbookRejected(
-                    "This Excel file's text table is too large to read safely. "
-                    "Export the report as CSV instead."
-                )
         if "xl/workbook.xml" not in {info.filename for info in members}:
             raise WorkbookRejected(
                 "This file is a ZIP archive but not an Excel workbook (.xlsx). "
@@ -72,6 +79,85 @@ def check_archive(fileobj: IO[bytes]) -> None:
         for info in members:
             if not info.is_dir() and info.file_size:
                 _check_xml_prolog(archive, info)
+        _check_part_sizes(archive, members)
+
+
+def _check_part_sizes(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """Each part within what openpyxl may unpack of it; the shared strings also by their number."""
+    shared, sheets = _declared_parts(archive)
+    for info in members:
+        name = info.filename
+        if name in shared or name.lower().endswith("sharedstrings.xml"):
+            if info.file_size > MAX_SHARED_STRINGS:
+                raise WorkbookRejected(
+                    f"This Excel file's table of texts unpacks to {info.file_size / 1024**2:,.1f} MB, more than "
+                    f"the {MAX_SHARED_STRINGS // 1024**2} MB a report needs; it was not opened. "
+                    "Export the report as CSV instead."
+                )
+            count = _count_string_items(archive, info)
+            if count > MAX_SHARED_STRINGS_COUNT:
+                raise WorkbookRejected(
+                    f"This Excel file's table of texts holds {count:,} different texts, more than the "
+                    f"{MAX_SHARED_STRINGS_COUNT:,} a report can have; it was not opened. "
+                    "Export the report as CSV instead."
+                )
+        elif name in sheets or re.fullmatch(r"xl/worksheets/[^/]+\.xml", name, re.IGNORECASE):
+            if info.file_size > MAX_SHEET_PART:
+                raise WorkbookRejected(
+                    f"This Excel file's sheet {name} unpacks to {info.file_size / 1024**3:.1f} GB, more than the "
+                    f"{MAX_SHEET_PART // 1024**3} GB a report can take. Export the report as CSV instead."
+                )
+        elif info.file_size > MAX_OTHER_PART:
+            raise WorkbookRejected(
+                f"This Excel file has a part far larger than a report needs ({name}: "
+                f"{info.file_size / 1024**2:,.1f} MB, the limit is {MAX_OTHER_PART // 1024**2} MB); it was "
+                "not opened. Open it in Excel and save it again, or export the report as CSV."
+            )
+
+
+def _declared_parts(archive: zipfile.ZipFile) -> tuple[set[str], set[str]]:
+    """The parts [Content_Types].xml declares as shared strings and as sheets (openpyxl finds them so)."""
+    try:
+        info = archive.getinfo("[Content_Types].xml")
+    except KeyError:
+        return set(), set()
+    if info.file_size > MAX_OTHER_PART:
+        return set(), set()  # refused as an oversized part by the caller
+    try:
+        root = ElementTree.fromstring(archive.read(info))  # no DOCTYPE: checked before
+    except ElementTree.ParseError as exc:
+        raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
+    shared, sheets = set(), set()
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] != "Override":
+            continue
+        part = (element.get("PartName") or "").lstrip("/")
+        kind = element.get("ContentType")
+        if kind == _SHARED_STRINGS_TYPE:
+            shared.add(part)
+        elif kind == _WORKSHEET_TYPE:
+            sheets.add(part)
+    return shared, sheets
+
+
+def _count_string_items(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The <si> elements of a shared-strings part, counted as it unpacks (its size is already bounded)."""
+    count, tail = 0, b""
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(1024 * 1024):
+                window = tail + chunk
+                count += len(_STRING_ITEM.findall(window))
+                # Keep the last few bytes, minus any match already counted in them, for the next window.
+                tail = window[-32:]
+                tail = tail[tail.rfind(b"<") :] if b"<" in tail else b""
+                if _STRING_ITEM.match(tail):
+                    tail = b""
+                if count > MAX_SHARED_STRINGS_COUNT:
+                    break
+    except Exception as exc:  # zlib.error, BadZipFile (CRC), EOFError
+        raise WorkbookRejected(f"This Excel file is damaged and cannot be opened. {_SAVE_AS_CSV}") from exc
+    return count
 
 
 def _check_xml_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:

@@ -72,3 +72,40 @@ def test_a_second_message_for_the_same_report_does_not_import_it_again(importer)
         report.refresh_from_db()
         assert report.attempts == 1 and report.status == EntryReport.Status.SUCCEEDED
         assert Entry.objects.count() == 60
+
+
+def test_a_report_whose_every_attempt_died_is_failed_with_a_message_instead_of_delivered_again(
+    client, importer, settings
+):
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    with scope(client=importer):
+        report, _ = keep(importer, "es003_basic.csv")
+        # Three runs that started and died before finishing (as a worker killed for memory leaves them).
+        EntryReport.objects.filter(pk=report.pk).update(status=EntryReport.Status.RUNNING, attempts=3)
+
+    import_entry_report.apply(args=(report.pk,), delivery_info={"redelivered": True})  # the 4th delivery
+
+    with scope(client=importer):
+        report.refresh_from_db()
+        assert report.status == EntryReport.Status.FAILED
+        assert report.attempts == 3  # it was not started a 4th time
+        assert "could not be imported after 3 attempts" in report.message
+        assert Entry.objects.count() == 0
+    client.force_login(member(importer))
+    page = client.get(report.get_absolute_url()).content.decode()
+    assert "could not be imported after 3 attempts" in page
+
+
+def test_a_report_with_attempts_left_is_taken_over_and_imported(importer, settings):
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    with scope(client=importer):
+        report, _ = keep(importer, "es003_basic.csv")
+        EntryReport.objects.filter(pk=report.pk).update(status=EntryReport.Status.RUNNING, attempts=2)
+
+    import_entry_report.apply(args=(report.pk,), delivery_info={"redelivered": True})
+
+    with scope(client=importer):
+        report.refresh_from_db()
+        assert report.status == EntryReport.Status.SUCCEEDED, report.message
+        assert report.attempts == 3
+        assert Entry.objects.count() == 60

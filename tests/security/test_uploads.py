@@ -5,6 +5,7 @@ kept, and nothing is imported; a genuine report under the other extension is rea
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -296,3 +297,84 @@ def test_staff_broker_wide_upload_sniffs_too(client, db, settings, kept_before):
     report = BrokerReport.objects.get()
     assert report.status == "failed" and "This file is a PNG image" in report.message
     assert not report.file and _stored_files(settings) == kept_before
+
+
+def _sample_xlsx_with_shared_strings(table: bytes) -> bytes:
+    """The sample workbook with a shared-strings part, declared as Excel declares it."""
+    source = zipfile.ZipFile(io.BytesIO((SAMPLES / "es003_basic.xlsx").read_bytes()))
+    members = {info.filename: source.read(info) for info in source.infolist()}
+    members["xl/sharedStrings.xml"] = table
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
+    return _zip(members)
+
+
+def _string_table(count: int) -> bytes:
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    items = b"".join(b"<si><t>REF-%08d</t></si>" % i for i in range(count))
+    return b'<?xml version="1.0"?><sst xmlns="%s" uniqueCount="%d">%s</sst>' % (main, count, items)
+
+
+def test_workbook_with_more_texts_than_a_report_has_is_refused_at_upload(
+    client, importer, settings, kept_before
+):
+    from entries import xlsx
+
+    # The probe's workbook held 5.8 M strings (104 MB) in 13 MB and took a worker to 1 GB; one more than
+    # the limit is enough to show the count is checked (its bytes are well under the size limit).
+    table = _string_table(xlsx.MAX_SHARED_STRINGS_COUNT + 1)
+    assert len(table) < xlsx.MAX_SHARED_STRINGS
+    content = _sample_xlsx_with_shared_strings(table)
+    started = time.perf_counter()
+    response = _post(client, importer, "report.xlsx", content)
+    seconds = time.perf_counter() - started
+
+    _assert_refused(response, importer, settings, "1,000,001 different texts", kept_before)
+    _figures(
+        "workbook with 1,000,001 shared strings through the upload page",
+        {"upload_bytes": len(content), "table_bytes": len(table), "seconds": round(seconds, 2)},
+    )
+
+
+def test_workbook_whose_text_table_is_too_large_is_refused(tmp_path):
+    from entries import xlsx
+
+    # Few strings, long ones: over the size limit, under the count limit. Random text (hex) compresses
+    # about 2:1, far from the zip-bomb ratio, so the per-part limit is what refuses it.
+    text = os.urandom(xlsx.MAX_SHARED_STRINGS // 2 + 1).hex().encode()
+    table = b'<?xml version="1.0"?><sst><si><t>' + text + b"</t></si></sst>"
+    assert len(table) > xlsx.MAX_SHARED_STRINGS
+    with pytest.raises(
+        xlsx.WorkbookRejected, match=r"table of texts unpacks to 64\.\d MB, more than the 64 MB"
+    ):
+        xlsx.check_archive(io.BytesIO(_sample_xlsx_with_shared_strings(table)))
+
+
+def test_workbook_with_an_oversized_part_is_refused_at_upload(client, importer, settings, kept_before):
+    from entries import xlsx
+
+    padding = b"<!-- " + os.urandom(xlsx.MAX_OTHER_PART // 2 + 1).hex().encode() + b" -->"
+
+    def pad(xml: bytes) -> bytes:
+        return xml.replace(b"</styleSheet>", padding + b"</styleSheet>")
+
+    content = _sample_xlsx_with("xl/styles.xml", pad)
+    response = _post(client, importer, "report.xlsx", content)
+
+    _assert_refused(response, importer, settings, "a part far larger than a report needs", kept_before)
+    assert "xl/styles.xml" in response.content.decode()
+
+
+def test_ordinary_workbook_with_a_text_table_is_still_imported(
+    client, importer, django_capture_on_commit_callbacks
+):
+    content = _sample_xlsx_with_shared_strings(_string_table(50_000))
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, importer, "report.xlsx", content)
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+        assert report.status == EntryReport.Status.SUCCEEDED, report.message
+        assert Entry.objects.count() > 0
