@@ -139,6 +139,7 @@ def entry_list(request, client_slug):
         "entry_type",
         "importer_number",
         "entry_date",
+        "entry_summary_date",  # with the dates and duties: the staff's collection-period warning
         "liquidation_status",
         "ieepa_duty",
         "section_122_duty",
