@@ -376,3 +376,19 @@ def test_audit_details_read_in_words():
         {"item_status": {"from": "not_started", "to": "done"}, "importer_numbers": [IOR], "ok": True}
     )
     assert pairs == [("Item status", "Not started → Done"), ("Importer numbers", IOR), ("Ok", "Yes")]
+
+
+@pytest.mark.parametrize(
+    "name", ["account_login", "account_reset_password", "account_reset_password_done", "account_signup"]
+)
+def test_account_pages_offer_no_sign_up_while_it_is_closed(client, db, name):
+    response = client.get(reverse(name))
+    html = response.content.decode()
+    assert reverse("account_signup") not in html
+    assert "sign up" not in visible_text(html).lower()
+
+
+def test_login_page_looks_like_the_portal(client, db):
+    html = client.get(reverse("account_login")).content.decode()
+    assert 'class="mb-3 field' in html and 'class="form-label" for="id_login"' in html  # the portal's fields
+    assert "btn btn-primary" in html and "by invitation" in html
