@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "entries.report_refused": "Report refused",
     "entries.report_rejected": "Report rejected",
     "entries.report_imported": "Report imported",
+    "entries.report_failed": "Report import failed",
     "entries.flags_changed": "Entry flags changed",
     "entries.rule_set_changed": "Refund paths changed by a new rule set",
     "refunds.batch_built": "CAPE declarations built",
@@ -57,6 +58,18 @@ ACTION_LABELS = {
     "refunds.cbp_report_uploaded": "CBP report uploaded",
     "refunds.cbp_report_reconciled": "CBP report matched",
     "refunds.cbp_report_rejected": "CBP report rejected",
+    "protests.drafts_built": "Protest drafts built",
+    "protests.draft_discarded": "Protest draft discarded",
+    "protests.description_edited": "Protest description edited",
+    "protests.entry_added": "Entry added to a protest",
+    "protests.entry_removed": "Entry removed from a protest",
+    "protests.authorization_granted": "Protest filing authorization given",
+    "protests.authorization_revoked": "Protest filing authorization revoked",
+    "protests.pdf_requested": "Protest form generated",
+    "protests.filed": "Protest filed",
+    "protests.withdrawn": "Protest withdrawn",
+    "protests.accelerated_requested": "Accelerated disposition requested",
+    "protests.decided": "Protest decided",
 }
 
 
