@@ -36,6 +36,26 @@ class ReportUploadForm(forms.Form):
     )
 
 
+class EntryBulkForm(forms.Form):
+    """Staff act on the entries ticked on the entries page: mark or clear a flag (each Entry.marked_ flag).
+
+    The entry numbers are checked against the client's entries by the service (404 for any other)."""
+
+    entries = forms.Field(
+        widget=forms.MultipleHiddenInput, error_messages={"required": "Select at least one entry."}
+    )
+    action = forms.ChoiceField(label="With the selected entries")
+    note = forms.CharField(label="Why", required=False, max_length=500)
+
+    def __init__(self, *args, marks: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Choose…")] + [
+            (f"{verb}:{key}", f"{verb.capitalize()}: {label}")
+            for key, label in marks.items()
+            for verb in ("mark", "clear")
+        ]
+
+
 class EntryFlagsForm(forms.Form):
     drawback = forms.BooleanField(label="Drawback claimed", required=False)
     protest = forms.BooleanField(label="Under an active protest", required=False)

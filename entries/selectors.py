@@ -20,10 +20,51 @@ def report_rejections(*, report: EntryReport):
     return RowRejection.objects.filter(client=report.client, report=report).order_by("row_number", "id")
 
 
-def client_entries(*, client: Client):
+def client_entries(*, client: Client, sort: str = ""):
+    """The client's entries in the entries page's order: nearest deadline first, none last (every database)."""
     from .models import Entry
 
-    return Entry.objects.filter(client=client).order_by("next_deadline", "entry_number")
+    return Entry.objects.filter(client=client).order_by(*entry_ordering(sort))
+
+
+# The entries page's sortable columns: ?sort=<key> ascending, ?sort=-<key> descending.
+ENTRY_SORTS = {
+    "entry": "entry_number",
+    "type": "entry_type",
+    "importer": "importer_number",
+    "entry_date": "entry_date",
+    "path": "refund_path",
+    "ieepa": "ieepa_duty",
+    "s122": "section_122_duty",
+    "deadline": "next_deadline",
+}
+DEFAULT_SORT = "deadline"
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+
+
+def sort_key(value: str) -> str:
+    """A valid ?sort= value (the default for anything else)."""
+    return value if value.lstrip("-") in ENTRY_SORTS else DEFAULT_SORT
+
+
+def entry_ordering(sort: str) -> list:
+    """ORDER BY for a ?sort= value. Blanks (no deadline, no date) go last both ways: SQLite would put them
+    first ascending, so that entries due today started on page 76."""
+    from django.db.models import F
+
+    sort = sort_key(sort)
+    column = F(ENTRY_SORTS[sort.lstrip("-")])
+    first = column.desc(nulls_last=True) if sort.startswith("-") else column.asc(nulls_last=True)
+    return [first] if sort.lstrip("-") == "entry" else [first, F("entry_number").asc()]
+
+
+def page_size(value) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_PAGE_SIZE
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
 DEADLINE_WINDOWS = {"7": 7, "30": 30, "60": 60, "90": 90}
@@ -33,9 +74,7 @@ def filtered_entries(*, client: Client, params, today):
     """The entries page's filters: path, exclusion reason, importer number, deadline window, entry number."""
     from datetime import timedelta
 
-    from .entry_numbers import canonical
-
-    entries = client_entries(client=client)
+    entries = client_entries(client=client, sort=params.get("sort", ""))
     if params.get("path"):
         entries = entries.filter(refund_path=params["path"])
     if params.get("reason"):
@@ -49,10 +88,27 @@ def filtered_entries(*, client: Client, params, today):
         )
     elif window == "past":
         entries = entries.filter(refund_path="finally_liquidated")
-    query = canonical(params.get("q", ""))
-    if query:
-        entries = entries.filter(entry_number__contains=query)
-    return entries
+    return _search(entries, client=client, text=params.get("q", ""))
+
+
+def _search(entries, *, client: Client, text: str):
+    """Entry number (dashed or not), importer number (with or without its dash) or HTS number (dots or not)."""
+    import re
+
+    from django.db.models import Exists, OuterRef, Q, Value
+    from django.db.models.functions import Replace
+
+    from .models import EntryLine
+
+    compact = re.sub(r"[\s.\-]", "", text).upper()
+    if not compact:
+        return entries
+    found = Q(entry_number__contains=compact) | Q(importer_compact__contains=compact)
+    entries = entries.annotate(importer_compact=Replace("importer_number", Value("-"), Value("")))
+    if compact.isdigit() and len(compact) >= 4:  # an HTS number, or its first digits (chapter, heading)
+        lines = EntryLine.objects.filter(client=client, entry_id=OuterRef("pk"), hts__startswith=compact)
+        found |= Q(Exists(lines))
+    return entries.filter(found)
 
 
 # The two headline figures, defined once: the client overview, the entries page, the staff caseload and the

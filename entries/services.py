@@ -505,6 +505,95 @@ def entry_set_flags(
     return entry
 
 
+def entry_marks() -> dict[str, str]:
+    """The flags staff can mark on entries, {key: label}: every Entry.marked_<key> field, as the model has them."""
+    from .models import Entry
+
+    marks = {}
+    for field in Entry._meta.get_fields():
+        if field.name.startswith("marked_") and field.get_internal_type() == "BooleanField":
+            key = field.name.removeprefix("marked_")
+            marks[key] = FLAG_LABELS.get(key) or str(field.verbose_name).removeprefix("marked ")
+    return marks
+
+
+def entries_bulk_mark(
+    *,
+    actor: User,
+    client: Client,
+    entry_numbers: list[str],
+    mark: str,
+    value: bool,
+    note: str,
+    as_of: date | None = None,
+) -> int:
+    """Staff mark (or clear) one flag on several of the client's entries at once; re-classify them.
+
+    Every entry number must be one of the client's (otherwise Http404: the page never offers another
+    client's entries, so one is a forged request). Each changed entry gets a history line; one audit
+    event lists them. Returns how many entries changed.
+    """
+    from django.http import Http404
+
+    from .entry_numbers import canonical
+    from .models import Entry, EntryHistory
+    from .reclassification import entries_reclassify
+
+    if not actor.is_broker_staff:
+        raise ValidationError("Only broker staff can change an entry's flags.")
+    if mark not in entry_marks():
+        raise ValidationError({"action": "Choose a flag to mark or clear."})
+    numbers = sorted({canonical(n) for n in entry_numbers if n.strip()})
+    if not numbers:
+        raise ValidationError({"entries": "Select at least one entry."})
+    if not note.strip():
+        raise ValidationError({"note": "Say why (e.g. the protest number or the drawback claim)."})
+    as_of = as_of or timezone.localdate()
+    field = f"marked_{mark}"
+    with transaction.atomic():
+        entries = list(
+            Entry.objects.select_for_update()
+            .filter(client=client, entry_number__in=numbers)
+            .only("id", "client_id", "entry_number", field)
+        )
+        if len(entries) != len(numbers):
+            raise Http404("No such entry.")
+        changed = [e for e in entries if getattr(e, field) != value]
+        if not changed:
+            return 0
+        ids = [e.pk for e in changed]
+        Entry.objects.filter(client=client, pk__in=ids).update(
+            **{field: value}, flag_note=note.strip(), updated_at=timezone.now()
+        )
+        EntryHistory.objects.bulk_create(
+            EntryHistory(
+                client=client,
+                entry_id=entry_id,
+                field=EntryHistory.Field.FLAG,
+                from_value=f"{mark}: {'no' if value else 'yes'}",
+                to_value=f"{mark}: {'yes' if value else 'no'}",
+                effective_on=as_of,
+                actor=actor,
+                note=note.strip(),
+            )
+            for entry_id in ids
+        )
+        audit.record(
+            client=client,
+            actor=actor,
+            action="entries.flags_changed",
+            subject=None,
+            data={
+                "changes": {mark: value},
+                "entries": [e.entry_number for e in changed],
+                "note": note.strip(),
+            },
+        )
+        # Re-classifies with the new flag and refreshes the client's figures when a path moves.
+        entries_reclassify(client=client, as_of=as_of, entry_ids=ids, actor=actor, note=note.strip())
+    return len(changed)
+
+
 def entries_recompute_programs(*, client: Client, registry) -> int:
     """After a registry change: each line's program, and the IEEPA / Section 122 totals of the entries it moves."""
     from django.db.models import Case, DecimalField, Sum, Value, When

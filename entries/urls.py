@@ -9,6 +9,7 @@ urlpatterns = [
     path("reports/<uuid:public_id>/errors.csv", views.report_errors_csv, name="report_errors"),
     path("reports/<uuid:public_id>/file/", views.report_file, name="report_file"),
     path("entries/", views.entry_list, name="list"),
+    path("entries/bulk/", views.entry_bulk, name="bulk"),
     path("entries/<str:entry_number>/", views.entry_detail, name="detail"),
     path("rule-changes/", views.rule_changes, name="rule_changes"),
 ]

@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
@@ -18,7 +20,7 @@ from refunds.interest import estimate_interest
 
 from . import selectors, services
 from .classification import REASON_LABELS, Reason
-from .forms import EntryFlagsForm, ReportUploadForm
+from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
 from .registry import current_registry
@@ -148,9 +150,14 @@ def entry_list(request, client_slug):
         "next_deadline",
         "next_deadline_kind",
     )
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    size = selectors.page_size(request.GET.get("per"))
+    page = Paginator(entries, size).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
+    sort = selectors.sort_key(request.GET.get("sort", ""))
+    unsorted = filters.copy()
+    unsorted.pop("sort", None)
+    is_staff = request.client_access.is_staff
     return render(
         request,
         "entries/entry_list.html",
@@ -170,9 +177,81 @@ def entry_list(request, client_slug):
             ],
             "filters": request.GET,
             "filter_query": filters.urlencode(),
+            "unsorted_query": unsorted.urlencode(),
+            "sort": sort,
+            "columns": _columns(sort),
+            "page_sizes": selectors.PAGE_SIZES,
+            "page_size": size,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "bulk_form": EntryBulkForm(marks=services.entry_marks()) if is_staff else None,
+            "next_query": request.GET.urlencode(),
             "any_filter": any(request.GET.get(k) for k in ("path", "reason", "importer", "window", "q")),
         },
     )
+
+
+_COLUMNS = (
+    ("entry", "Entry", ""),
+    ("type", "Type", ""),
+    ("importer", "Importer", ""),
+    ("entry_date", "Entry date", ""),
+    ("path", "Refund path", ""),
+    ("ieepa", "IEEPA duty", "text-end"),
+    ("s122", "Section 122", "text-end"),
+    ("deadline", "Next deadline", ""),
+)
+
+
+def _columns(sort: str) -> list[dict]:
+    """The table's headers: each sorts by its column, and again the other way when it is the current sort."""
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    return [
+        {
+            "key": name,
+            "label": label,
+            "css": css,
+            "sort": f"-{name}" if name == key and not descending else name,
+            "aria": ("descending" if descending else "ascending") if name == key else "none",
+        }
+        for name, label, css in _COLUMNS
+    ]
+
+
+@require_POST
+def entry_bulk(request, client_slug):
+    """Staff mark or clear a flag on the entries ticked on the entries page, then go back to that page."""
+    if not request.client_access.is_staff:
+        raise Http404
+    client = request.client
+    back = reverse("entries:list", kwargs={"client_slug": client.slug})
+    query = request.POST.get("next_query", "")
+    if query and not query.startswith("&"):
+        back += "?" + query
+    form = EntryBulkForm(request.POST, marks=services.entry_marks())
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    verb, _, mark = form.cleaned_data["action"].partition(":")
+    try:
+        changed = services.entries_bulk_mark(
+            actor=request.user,
+            client=client,
+            entry_numbers=form.cleaned_data["entries"],
+            mark=mark,
+            value=verb == "mark",
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    label = services.entry_marks()[mark]
+    count = len(form.cleaned_data["entries"])
+    messages.success(
+        request,
+        f"{'Marked' if verb == 'mark' else 'Cleared'} “{label}” on {changed:,} of the {count:,} selected "
+        f"entr{'y' if count == 1 else 'ies'} (the others already were); their refund paths are up to date.",
+    )
+    return redirect(back)
 
 
 EXCLUSION_REASONS = [

@@ -263,6 +263,8 @@ ONLY_ROLES = {
     "protests:decision": {"staff_a", "manager"},
     "protests:decision_list": {"staff_a", "manager"},
     "protests:withdraw": {"staff_a", "manager"},
+    # Staff mark or clear flags on several entries at once.
+    "entries:bulk": {"staff_a", "manager"},
 }
 # Pages with nothing to show until something is uploaded (the logo has none in this world).
 EMPTY_404 = {"clients:letterhead_logo"}
