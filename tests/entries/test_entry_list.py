@@ -139,7 +139,10 @@ def test_search_by_entry_importer_or_hts_number(client, client_a, client_b, memb
 def test_staff_mark_selected_entries_audited_and_reclassified(client, client_a, staff_a):
     one, two, three = (_entry(client_a, s, days=10 + s) for s in (1, 2, 3))
     client.force_login(staff_a)
-    assert 'id="bulk-form"' in _get(client)
+    page = _get(client)
+    assert 'id="bulk-form"' in page
+    for mark in ("drawback", "protest", "reconciliation", "surety_paid", "reconciliation_filed"):
+        assert f'<option value="mark:{mark}">' in page and f'<option value="clear:{mark}">' in page
 
     response = client.post(
         BULK,
