@@ -305,11 +305,14 @@ def parse_flag(text: str, label: str = "flag") -> bool:
 
 
 _PROTEST_NUMBER_KEY = "protestnumber"
+_NO_PROTEST_NUMBER = frozenset({"n/a", "na", "none", "-"})
 
 
 def parse_protest_number(text: str) -> bool:
-    """A "Protest Number" cell: any number means a protest is on file; blank (or N/No/0) means none."""
+    """A "Protest Number" cell: any number means a protest is on file; blank (or N/No/0, N/A, None) means none."""
     key = text.strip().lower()
+    if key in _NO_PROTEST_NUMBER:
+        return False
     return bool(key) and _FLAG_WORDS.get(key, True)
 
 

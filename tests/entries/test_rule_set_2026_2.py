@@ -275,6 +275,17 @@ def _read(rows: str):
     return {e.entry_number: e for e in entries}, errors
 
 
+@pytest.mark.parametrize(
+    ("text", "on_file"),
+    [("2704-26-439218", True), ("270426439218", True), ("Y", True), ("", False), ("  ", False)]
+    + [("N", False), ("0", False), ("N/A", False), ("none", False)],
+)
+def test_protest_number_cell_means_a_protest_on_file_when_it_holds_a_number(text, on_file):
+    from entries.parsing import parse_protest_number
+
+    assert parse_protest_number(text) is on_file
+
+
 def test_ace_names_protest_number_and_reconciliation_indicator_and_new_statuses():
     entries, errors = _read(
         "ABC12345676,01,06/02/2025,9903.01.25,100.00,Liquidated,09/01/2026,270426100123,N\n"
