@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import tempfile
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
@@ -109,19 +108,20 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
             ).values_list("number", "client_id")
         }
     job_start(report)
-    unmatched = io.StringIO()
-    unmatched_writer = csv.writer(unmatched)
-    unmatched_writer.writerow(["row", "entry_number", "importer_number", "reason"])
-    counts: dict[int, int] = {}
     with tempfile.TemporaryDirectory(prefix="broker-report-") as folder:
-        writers, handles = {}, []
+        # Every output goes to a file in the folder, so memory stays flat however many rows are not routed.
+        unmatched_path = Path(folder) / "unmatched.csv"
+        shares = _Shares(Path(folder))
         try:
             with (
                 local_path(report.file) as path,
                 parsing.open_report(path, filename=report.original_name) as source,
+                unmatched_path.open("w", newline="") as unmatched,
             ):
+                unmatched_writer = csv.writer(unmatched)
+                unmatched_writer.writerow(["row", "entry_number", "importer_number", "reason"])
                 fields = _columns(source)
-                header = [parsing.ACE_HEADER[f] for f in fields]
+                shares.header = [parsing.ACE_HEADER[f] for f in fields]
                 for item in source.rows():
                     report.rows_read += 1
                     if isinstance(item, parsing.RowError):
@@ -142,13 +142,7 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
                             )
                             report.rows_unmatched += 1
                         else:
-                            if client_id not in writers:
-                                handle = open(Path(folder) / f"{client_id}.csv", "w", newline="")  # noqa: SIM115 — closed below
-                                handles.append(handle)
-                                writers[client_id] = csv.writer(handle)
-                                writers[client_id].writerow(header)
-                            writers[client_id].writerow([_cell(f, getattr(item, f)) for f in fields])
-                            counts[client_id] = counts.get(client_id, 0) + 1
+                            shares.write(client_id, [_cell(f, getattr(item, f)) for f in fields])
                     if report.rows_read % PROGRESS_EVERY_ROWS == 0:
                         job_progress(report, done=report.rows_read, message="Routing rows to clients…")
                 if not getattr(source, "complete", True):
@@ -159,15 +153,13 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
             job_fail(report, message=f"The whole file was rejected; nothing was imported. {rejected}")
             return report
         finally:
-            for handle in handles:
-                handle.close()
+            shares.close()
         report.routed = [
-            _import_share(report, client_id, Path(folder) / f"{client_id}.csv", count, as_of)
-            for client_id, count in sorted(counts.items())
+            _import_share(report, client_id, shares.path(client_id), count, as_of)
+            for client_id, count in sorted(shares.counts.items())
         ]
-    report.unmatched_file.save(
-        f"unmatched-{report.public_id}.csv", ContentFile(unmatched.getvalue().encode()), save=False
-    )
+        with unmatched_path.open("rb") as handle:
+            report.unmatched_file.save(f"unmatched-{report.public_id}.csv", File(handle), save=False)
     report.save(update_fields=["rows_read", "rows_unmatched", "routed", "unmatched_file"])
     job_succeed(
         report,
@@ -175,6 +167,43 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
         f"{report.rows_unmatched:,} rows not routed.",
     )
     return report
+
+
+# A broker's clients can outnumber the file descriptors a process may hold (often 1,024).
+MAX_OPEN_SHARES = 256
+
+
+class _Shares:
+    """Each client's rows appended to its own CSV in folder, with at most MAX_OPEN_SHARES files open."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.header: list[str] = []
+        self.counts: dict[int, int] = {}
+        self._open: OrderedDict[int, tuple] = OrderedDict()  # client id -> (handle, writer), oldest first
+
+    def path(self, client_id: int) -> Path:
+        return self.folder / f"{client_id}.csv"
+
+    def write(self, client_id: int, row: list[str]) -> None:
+        entry = self._open.get(client_id)
+        if entry is None:
+            if len(self._open) >= MAX_OPEN_SHARES:
+                self._open.popitem(last=False)[1][0].close()  # the least recently written share
+            new = client_id not in self.counts
+            handle = self.path(client_id).open("w" if new else "a", newline="")
+            entry = self._open[client_id] = (handle, csv.writer(handle))
+            if new:
+                entry[1].writerow(self.header)
+                self.counts[client_id] = 0
+        else:
+            self._open.move_to_end(client_id)
+        entry[1].writerow(row)
+        self.counts[client_id] += 1
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1][0].close()
 
 
 def _import_share(report: BrokerReport, client_id: int, path: Path, rows: int, as_of: date | None) -> dict:

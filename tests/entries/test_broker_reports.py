@@ -131,3 +131,27 @@ def test_broker_report_that_is_not_a_report_is_rejected_whole(
     assert report.status == "failed" and "nothing was imported" in report.message
     with scopes_disabled():
         assert not Entry.objects.exists()
+
+
+def test_routing_with_fewer_open_files_than_clients_routes_every_row(
+    client, two_clients, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A broker with more clients than open files: shares are closed and appended to, rows in file order."""
+    from entries import routing
+
+    north, south = two_clients
+    client.force_login(staff_user(manager=True))
+    _upload(client, _combined(), capture=django_capture_on_commit_callbacks)
+    expected = {r["slug"]: (r["rows"], r["created"]) for r in BrokerReport.objects.get().routed}
+    with scopes_disabled():
+        lines = sorted(Entry.objects.values_list("entry_number", "line_count", "ieepa_duty"))
+        Entry.objects.all().delete()
+
+    monkeypatch.setattr(routing, "MAX_OPEN_SHARES", 1)  # every switch of client closes and re-opens a share
+    _upload(client, _combined(), capture=django_capture_on_commit_callbacks)
+    report = BrokerReport.objects.latest("pk")
+    assert report.status == "succeeded", report.message
+    assert {r["slug"]: (r["rows"], r["created"]) for r in report.routed} == expected
+    assert sum(rows for rows, _ in expected.values()) == 470
+    with scopes_disabled():
+        assert sorted(Entry.objects.values_list("entry_number", "line_count", "ieepa_duty")) == lines
