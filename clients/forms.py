@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from brokerage.forms import no_account_numbers
+
 from .models import Client, Membership, ior_validator
 from .selectors import staff_users
 
@@ -20,6 +22,11 @@ class ClientProfileForm(forms.ModelForm):
         ]
         labels = {"legal_name": "Legal name (exactly as on CBP Form 5106)", "address_line1": "Address"}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("legal_name", "address_line1", "address_line2", "city"):
+            self.fields[name].validators.append(no_account_numbers)
+
     def clean_letterhead_logo(self):
         logo = self.cleaned_data.get("letterhead_logo")
         if logo and hasattr(logo, "content_type"):
@@ -34,7 +41,9 @@ class ClientProfileForm(forms.ModelForm):
 
 class ImporterNumberForm(forms.Form):
     number = forms.CharField(label="Importer-of-record number", max_length=20, validators=[ior_validator])
-    label = forms.CharField(label="Label (optional)", max_length=100, required=False)
+    label = forms.CharField(
+        validators=[no_account_numbers], label="Label (optional)", max_length=100, required=False
+    )
 
 
 class ImporterNumberVerifyForm(forms.Form):
@@ -46,6 +55,7 @@ class ImporterNumberVerifyForm(forms.Form):
         ],
     )
     note = forms.CharField(
+        validators=[no_account_numbers],
         label="Note (optional)",
         max_length=500,
         required=False,
@@ -63,7 +73,7 @@ class MembershipRoleForm(forms.Form):
 
 
 class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=150)
+    full_name = forms.CharField(validators=[no_account_numbers], label="Your name", max_length=150)
     password1 = forms.CharField(
         label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -93,7 +103,9 @@ class AcceptInvitationForm(forms.Form):
 
 
 class ClientCreateForm(forms.Form):
-    legal_name = forms.CharField(label="Legal name (exactly as on CBP Form 5106)", max_length=200)
+    legal_name = forms.CharField(
+        validators=[no_account_numbers], label="Legal name (exactly as on CBP Form 5106)", max_length=200
+    )
     slug = forms.SlugField(
         label="Short name for links", max_length=60, help_text="Letters, digits and dashes."
     )

@@ -3,6 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from brokerage.forms import no_account_numbers
+
 from .letters import ENTRY_NUMBER_KINDS, SPECS, LetterKind, detail_lines, entry_number_problems
 from .letters_services import BATCH_KINDS
 from .models import Client, ior_validator
@@ -10,21 +12,30 @@ from .models import Client, ior_validator
 
 class LetterForm(forms.Form):
     company_name = forms.CharField(
+        validators=[no_account_numbers],
         label="Company name",
         max_length=200,
         help_text="Exactly as on the original ACE application (Form 5106).",
     )
-    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
-    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
-    city = forms.CharField(label="City", max_length=100, required=False)
+    address_line1 = forms.CharField(
+        validators=[no_account_numbers], label="Address", max_length=200, required=False
+    )
+    address_line2 = forms.CharField(
+        validators=[no_account_numbers], label="Address (line 2)", max_length=200, required=False
+    )
+    city = forms.CharField(validators=[no_account_numbers], label="City", max_length=100, required=False)
     state = forms.CharField(label="State", max_length=50, required=False)
     postal_code = forms.CharField(label="ZIP code", max_length=20, required=False)
     importer_numbers = forms.CharField(
         label="Importer numbers (one per line)", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
-    signer_name = forms.CharField(label="Signed by", max_length=150)
-    signer_title = forms.CharField(label="Signer's title", max_length=150, required=False)
-    details = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    signer_name = forms.CharField(validators=[no_account_numbers], label="Signed by", max_length=150)
+    signer_title = forms.CharField(
+        validators=[no_account_numbers], label="Signer's title", max_length=150, required=False
+    )
+    details = forms.CharField(
+        validators=[no_account_numbers], widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils import timezone
 
+from brokerage.forms import no_account_numbers
+
 from .onboarding import AcePath, AchStatus, ItemStatus, Owner, SubAccountState, ace_steps
 from .onboarding_services import ach_problems
 
@@ -10,7 +12,11 @@ from .onboarding_services import ach_problems
 class ItemUpdateForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=ItemStatus.choices)
     notes = forms.CharField(
-        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+        validators=[no_account_numbers],
+        label="Notes",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     owner = forms.ChoiceField(label="Owner", choices=Owner.choices)
     due_date = forms.DateField(
@@ -26,7 +32,7 @@ class ItemUpdateForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    note = forms.CharField(label="Note", required=False, max_length=1000)
+    note = forms.CharField(validators=[no_account_numbers], label="Note", required=False, max_length=1000)
 
 
 class EvidenceForm(forms.Form):
@@ -55,11 +61,17 @@ class AceStepsForm(forms.Form):
 
 class Form5106Form(forms.Form):
     company_name_5106 = forms.CharField(
+        validators=[no_account_numbers],
         label="Company name exactly as on the CBP Form 5106",
         max_length=200,
         help_text="Letter for letter, with the same punctuation and suffix (Inc., LLC): ACE compares them.",
     )
-    poc_name = forms.CharField(label="Point of contact on the Form 5106", max_length=150, required=False)
+    poc_name = forms.CharField(
+        validators=[no_account_numbers],
+        label="Point of contact on the Form 5106",
+        max_length=150,
+        required=False,
+    )
     poc_email = forms.EmailField(
         label="Point of contact's email",
         help_text="CBP sends the ACE sign-up code here; it expires 10 minutes later.",

@@ -1,5 +1,7 @@
 from django import forms
 
+from brokerage.forms import no_account_numbers
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -63,6 +65,7 @@ class EntryFlagsForm(forms.Form):
     surety_paid = forms.BooleanField(label="Surety paid the IEEPA duty", required=False)
     reconciliation_filed = forms.BooleanField(label="Type 09 reconciliation entry filed", required=False)
     note = forms.CharField(
+        validators=[no_account_numbers],
         label="Note",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from brokerage.forms import no_account_numbers
+
 from .models import CbpReport
 
 
@@ -31,6 +33,7 @@ class FilingForm(forms.Form):
     claim_number = forms.CharField(label="CAPE claim number", max_length=40)
     filed_on = forms.DateField(label="Filed on", widget=forms.DateInput(attrs={"type": "date"}))
     override_reason = forms.CharField(
+        validators=[no_account_numbers],
         label="Override reason (staff managers only)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -40,7 +43,9 @@ class FilingForm(forms.Form):
 
 class AllowRefileForm(forms.Form):
     entry_number = forms.CharField(max_length=11)
-    note = forms.CharField(label="What was done", widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        validators=[no_account_numbers], label="What was done", widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class CbpReportForm(forms.Form):
