@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from brokerage.bulk import write_rows
 from clients import audit
 from clients.models import Client, User
 from clients.tenancy import client_access_for
@@ -98,16 +100,34 @@ def protest_drafts_build(*, actor: User, client: Client, as_of: date) -> list[Pr
     return protests
 
 
+class DraftLine(NamedTuple):
+    """One entry of a draft as it is written (and as the PDF and CSV read it): ProtestEntry's columns."""
+
+    entry_id: int
+    position: int
+    entry_number: str
+    entry_date: date | None
+    entry_summary_date: date | None
+    liquidation_date: date
+    protest_deadline: date
+    duty: Decimal
+    section_122_duty: Decimal
+    interest_estimate: Decimal
+
+
+_ZERO = Decimal("0")
+
+
 def draft_objects(
     *, actor: User | None, client: Client, as_of: date, plans: list[drafting.DraftPlan]
-) -> list[tuple[Protest, list[ProtestEntry]]]:
+) -> list[tuple[Protest, list[DraftLine]]]:
     """The drafts of a plan as unsaved rows, with their 174.13 contents and interest: the build saves them, the
     build_protests command prints them."""
     all_lines = [line for plan in plans for line in plan.lines]
     factors = selectors.interest_factors(
         {line.candidate.entry_summary_date for line in all_lines if line.candidate.entry_summary_date}, as_of
     )
-    hts = selectors.commodity_hts(client=client, entry_ids=[line.candidate.entry_id for line in all_lines])
+    hts = selectors.commodity_hts(client=client, as_of=as_of)
     drafts = []
     for plan in plans:
         interest = [
@@ -134,20 +154,19 @@ def draft_objects(
             created_by=actor,
             **_contents(client=client, importer_number=plan.importer_number),
         )
+        s122_of = (lambda line: line.candidate.section_122_duty) if ieepa else (lambda line: _ZERO)
         lines = [
-            ProtestEntry(
-                client=client,
-                protest=protest,
-                entry_id=line.candidate.entry_id,
-                position=position,
-                entry_number=line.candidate.entry_number,
-                entry_date=line.candidate.entry_date,
-                entry_summary_date=line.candidate.entry_summary_date,
-                liquidation_date=line.candidate.liquidation_date,
-                protest_deadline=line.deadline,
-                duty=line.duty,
-                section_122_duty=line.candidate.section_122_duty if ieepa else Decimal("0"),
-                interest_estimate=estimate,
+            DraftLine(
+                line.candidate.entry_id,
+                position,
+                line.candidate.entry_number,
+                line.candidate.entry_date,
+                line.candidate.entry_summary_date,
+                line.candidate.liquidation_date,
+                line.deadline,
+                line.duty,
+                s122_of(line),
+                estimate,
             )
             for position, (line, estimate) in enumerate(zip(plan.lines, interest, strict=True))
         ]
@@ -155,15 +174,49 @@ def draft_objects(
     return drafts
 
 
+_LINE_COLUMNS = (
+    ("client_id", "int8"),
+    ("protest_id", "int8"),
+    ("entry_id", "int8"),
+    ("position", "int4"),
+    ("entry_number", "varchar"),
+    ("entry_date", "date"),
+    ("entry_summary_date", "date"),
+    ("liquidation_date", "date"),
+    ("protest_deadline", "date"),
+    ("duty", "numeric"),
+    ("section_122_duty", "numeric"),
+    ("interest_estimate", "numeric"),
+    ("status", "varchar"),
+    ("decision_source", "varchar"),
+)
+
+
 def _create_drafts(
     *, actor: User | None, client: Client, as_of: date, plans: list[drafting.DraftPlan]
 ) -> list[Protest]:
+    """The drafts in one bulk insert and their entries in one binary COPY (20,000 rows as model instances
+    through bulk_create cost about 4 s of CPU; as tuples through COPY, a tenth of it)."""
     drafts = draft_objects(actor=actor, client=client, as_of=as_of, plans=plans)
     protests = Protest.objects.bulk_create([protest for protest, _ in drafts])
-    for protest, lines in drafts:
-        for line in lines:
-            line.protest = protest  # bulk_create gave the protest its id: point the lines at it again
-    ProtestEntry.objects.bulk_create([line for _, lines in drafts for line in lines], batch_size=5000)
+    rows = [
+        (client.pk, protest.pk, *line, ProtestEntry.Status.DRAFT.value, "")
+        for protest, lines in drafts
+        for line in lines
+    ]
+    table = ProtestEntry._meta.db_table
+    names = [name for name, _ in _LINE_COLUMNS]
+    if connection.vendor != "postgresql":
+        write_rows(table, names, rows)
+        return protests
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as raw,
+        raw.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types([kind for _, kind in _LINE_COLUMNS])
+        for row in rows:
+            copy.write_row(row)
     return protests
 
 
