@@ -63,4 +63,12 @@ def test_reports_list_shows_each_import_moving_to_done_without_reloading(
         and page.get_attribute("#report-list", "hx-get") is None
     )
     shot(page, "21-reports-list-imports-done")
+
+    # The entries the imports stored: a page size and numbered pages, sorted by a column.
+    page.goto(page.base + "/c/acme/entries/?per=25")
+    page.click("th a:has-text('IEEPA duty')")
+    page.wait_for_url("**sort=ieepa**")
+    assert page.get_attribute("th[aria-sort=ascending]", "scope") == "col"
+    assert page.locator("nav[aria-label=Pages] .page-item.active").inner_text().strip() == "1"
+    shot(page, "22-entries-sorted-numbered-pages")
     assert not page.console_errors, page.console_errors
