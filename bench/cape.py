@@ -51,6 +51,8 @@ def _setup_django(work: Path) -> None:
     os.environ.setdefault("PRIVATE_STORAGE_ROOT", str(work / "storage"))
     os.environ.setdefault("UPLOAD_MAX_BYTES", str(4 * 1024**3))
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+    # The entries' filer codes (_entry_number): the brokerage's own, so every entry goes into its files.
+    os.environ.setdefault("BROKERAGE_FILER_CODES", ",".join(f"BK{c}" for c in "ABCDEFGHJ"))
     import django
 
     django.setup()
@@ -117,7 +119,9 @@ def _client_with_entries(slug: str, count: int, importer: str):
         # Entry summary dates spread over the IEEPA year, as a real caseload's are (interest per date).
         row[position["entry_summary_date"]] = date.fromordinal(IEEPA_FROM + index * 7919 % IEEPA_DAYS)
         # One entry in ten is a Phase 2 entry (open on the as-of day): the warning path runs too.
+        # (flagged for reconciliation, so that classifying it again as of the day gives Phase 2 too).
         row[position["refund_path"]] = "cape_phase2" if index % 10 == 0 else "cape_phase1"
+        row[position["reconciliation"]] = index % 10 == 0
         rows.append(tuple(row))
     write_rows(Entry._meta.db_table, [f.column for f in fields], rows)
     with connection.cursor() as cursor:

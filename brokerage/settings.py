@@ -316,6 +316,13 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 CAPE_CLIENT_ADMINS_MAY_BUILD = envbool("CAPE_CLIENT_ADMINS_MAY_BUILD", "false")
 # Whether client admins may build protest drafts and record their filing themselves (staff always may).
 PROTESTS_CLIENT_ADMINS_MAY_BUILD = envbool("PROTESTS_CLIENT_ADMINS_MAY_BUILD", "false")
+# The brokerage's filer codes (the first three characters of the entry numbers it files), comma-separated.
+# A declaration the broker files holds only these (CBP fails a whole file for one other code); the client's
+# entries filed by other brokers go into the importer's own file. Unset: the broker declares nothing.
+BROKERAGE_FILER_CODES = sorted({code.upper() for code in envlist("BROKERAGE_FILER_CODES")})
+for _code in BROKERAGE_FILER_CODES:
+    if len(_code) != 3 or not (_code.isascii() and _code.isalnum()):
+        raise ImproperlyConfigured(f"BROKERAGE_FILER_CODES: {_code!r} is not a 3-character filer code")
 
 # --- Users and login -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "clients.User"

@@ -21,3 +21,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ACCOUNT_RATE_LIMITS = False
 TEST_REDIS_URL = REDIS_URL
+# The filer codes the tests' entries use (tests/refunds/test_declarations.entry_number) and those of the
+# sample reports; tests about other brokers' entries use codes outside this list (e.g. XYZ) or override it.
+BROKERAGE_FILER_CODES = ["ABC", "D9P", "NZ6", "PY5", "RV8", "11X", "3JB", "8B7", "UM9"]

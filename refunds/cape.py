@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +20,10 @@ from entries.entry_numbers import canonical, is_valid, is_well_formed
 
 # The seed's figure; some summaries of CBP's CAPE quick reference guide say 10,000. 9,999 is safe under both.
 MAX_ENTRIES_PER_FILE = 9999
+
+# CSMS #68315804: a declaration file must also stay under 1 MB. A full file (9,999 rows of 13 bytes and the
+# header) is about 130 kB, so only a broken file could reach it; every file is checked anyway.
+MAX_FILE_BYTES = 1_000_000
 
 # What a CSV saved by Excel (i.e. CBP's own template) uses, and what RFC 4180 prescribes.
 LINE_ENDING = "\r\n"
@@ -66,8 +70,12 @@ class CapeFile:
     def count(self) -> int:
         return len(self.entry_numbers)
 
-    def filename(self, *, client_slug: str, as_of: date, importer_number: str = "") -> str:
-        """``cape_<slug>_<YYYYMMDD>_<importer or 'all'>_<NN>of<NN>.csv``: letters, digits, - and _ only."""
+    def filename(self, *, client_slug: str, as_of: date, importer_number: str = "", own: bool = False) -> str:
+        """``cape_<slug>_<YYYYMMDD>_<importer or 'all'>_<NN>of<NN>.csv``: letters, digits, - and _ only.
+
+        ``own``: a file the importer files from its own ACE account (entries other brokers filed) gets
+        ``_own`` after the importer number, so it can never be mistaken for one of the broker's.
+        """
         # Underscores separate the parts, so they are squeezed out of the parts themselves.
         slug = _SLUG_UNSAFE.sub("-", client_slug.lower()).strip("-")
         if not slug:
@@ -75,14 +83,49 @@ class CapeFile:
         # IOR numbers are written with dashes (12-3456789AB, 9512-34567); letters in a suffix are kept so two
         # importers cannot end up with the same file name.
         importer = _IMPORTER_UNSAFE.sub("", importer_number.upper()) or "all"
+        if own:
+            importer += "_own"
         width = max(2, len(str(self.total)))
         return f"cape_{slug}_{as_of:%Y%m%d}_{importer}_{self.sequence:0{width}d}of{self.total:0{width}d}.csv"
+
+
+def importer_folder(importer_number: str) -> str:
+    """The folder the importer's own files go in: ``importer_<number without dashes>``."""
+    return "importer_" + (_IMPORTER_UNSAFE.sub("", importer_number.upper()) or "unknown")
 
 
 def _is_entry_number(number: str) -> bool:
     # The length test is not redundant: entry_numbers' pattern ends in "$", which also matches before a
     # trailing newline, and a number carrying one would add a line to the file.
     return len(number) == 11 and is_valid(number)
+
+
+def filer_code(number: str) -> str:
+    """The filer code of a canonical entry number: its first three characters (spec §3)."""
+    return number[:3].upper()
+
+
+def parse_filer_codes(text: str | Iterable[str]) -> tuple[str, ...]:
+    """The brokerage's filer codes from a setting ("ABC, 1X2" or a list): upper case, sorted, unique.
+
+    ValueError names a code that is not three letters or digits, so a typo fails at start-up instead of
+    sending every entry to the importer's own file.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    codes = set()
+    for item in items:
+        code = item.strip().upper()
+        if not code:
+            continue
+        if len(code) != 3 or not (code.isascii() and code.isalnum()):
+            raise ValueError(f"A filer code is 3 letters or digits; {item.strip()!r} is not one.")
+        codes.add(code)
+    return tuple(sorted(codes))
+
+
+def foreign_filer_codes(numbers: Iterable[str], filer_codes: Container[str]) -> list[str]:
+    """The numbers whose filer code is not one of filer_codes: each would fail a broker's whole file."""
+    return [number for number in numbers if filer_code(canonical(number)) not in filer_codes]
 
 
 def _check_limit(limit: int) -> None:
@@ -146,7 +189,13 @@ def render_file(entry_numbers: Sequence[str]) -> bytes:
     problems = _invalid(entry_numbers) + _repeated(entry_numbers)
     if problems:
         raise CapeFileError(problems)
-    return _encode(entry_numbers)
+    return _sized(_encode(entry_numbers))
+
+
+def _sized(content: bytes) -> bytes:
+    if len(content) >= MAX_FILE_BYTES:  # unreachable with 11-character numbers; kept as the promise to CBP
+        raise CapeFileError(reason=f"{len(content):,} bytes, and CBP accepts files under {MAX_FILE_BYTES:,}")
+    return content
 
 
 def build_files(entry_numbers: Iterable[str], *, limit: int = MAX_ENTRIES_PER_FILE) -> list[CapeFile]:
@@ -171,13 +220,16 @@ def build_files(entry_numbers: Iterable[str], *, limit: int = MAX_ENTRIES_PER_FI
         raise CapeFileError(problems)
     batches = split_batches(numbers, limit=limit)
     return [
-        CapeFile(sequence=sequence, entry_numbers=batch, content=_encode(batch), total=len(batches))
+        CapeFile(sequence=sequence, entry_numbers=batch, content=_sized(_encode(batch)), total=len(batches))
         for sequence, batch in enumerate(batches, start=1)
     ]
 
 
-def validate_file(content: bytes) -> list[str]:
+def validate_file(content: bytes, *, filer_codes: Container[str] | None = None) -> list[str]:
     """Problems CBP's file validation would reject ``content`` for, in plain English; empty when it is fine.
+
+    ``filer_codes``: for a file the broker files, the brokerage's filer codes; CBP fails the whole file when
+    one entry has another filer code ("Failed initial validation"). None for the importer's own file.
 
     Works on any file, e.g. one a user edited in Excel. Dashes inside a number are allowed because CBP strips
     them before its 11-character check; LF-only line endings are not reported, as nothing says CBP refuses
@@ -186,6 +238,10 @@ def validate_file(content: bytes) -> list[str]:
     if not content:
         return ["The file is empty; it needs the header 'Entry Number' and at least one entry number."]
     problems: list[str] = []
+    if len(content) >= MAX_FILE_BYTES:
+        problems.append(
+            f"The file is {len(content):,} bytes; CBP accepts files under {MAX_FILE_BYTES:,} bytes."
+        )
     for bom, encoding in _BOMS:
         if content.startswith(bom):
             problems.append(
@@ -236,6 +292,11 @@ def validate_file(content: bytes) -> list[str]:
             )
         else:
             seen[number] = line_number
+            if filer_codes is not None and filer_code(number) not in filer_codes:
+                problems.append(
+                    f"Line {line_number}: {value!r} has filer code {filer_code(number)}, not one of the "
+                    "brokerage's; CBP fails the whole file (the importer declares it from its own ACE account)."
+                )
 
     if entries == 0:
         problems.append("The file has no entry numbers.")

@@ -24,6 +24,12 @@ HOLD_BACK_REASONS = {
     "drawback": "a drawback claim",
     "not_cape_path": "a refund path other than CAPE Phase 1 or Phase 2",
     "phase2_not_open": "Phase 2, which is not open yet",
+    "not_cape_path_as_of": (
+        "not on a CAPE path as of this day, although last classified on one (e.g. its 80 days after "
+        "liquidation have ended); the entry page shows its path today"
+    ),
+    "reconciliation_filed": "a Type 09 reconciliation entry marked as filed (CBP takes these in a later phase)",
+    "surety_paid": "the surety paid the IEEPA duty",
 }
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Substr, Upper
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_scopes import scopes_disabled
@@ -19,6 +19,8 @@ from clients.onboarding import Readiness
 from clients.onboarding_selectors import client_ready_to_file
 from clients.tenancy import ClientAccess, visible_clients
 from entries.models import Entry
+from entries.reclassification import FACT_FIELDS, classify_facts
+from entries.registry import current_registry
 
 from . import cape
 from .eligibility import CAPE_PATHS, HOLD_BACK_REASONS, PHASE2, PHASE2_WARNING, hold_back_reason
@@ -172,6 +174,8 @@ class Plan:
     in_ledger: int
     awaiting_review: int
     readiness: Readiness
+    filer_codes: list[str] = field(default_factory=list)
+    other_brokers: list[ImporterFiles] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -216,13 +220,63 @@ def _interest(rows: list[tuple], factors: dict[date, Decimal]) -> Decimal:
     return sum((total * factors[day] for day, total in by_day.items()), Decimal("0")).quantize(_CENT)
 
 
-def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") -> Plan:
-    """The entries a build would declare, checked one by one, cut into files of at most 9,999.
+def brokerage_filer_codes() -> tuple[str, ...]:
+    """The brokerage's filer codes (settings.BROKERAGE_FILER_CODES): the entries it may declare itself."""
+    return cape.parse_filer_codes(settings.BROKERAGE_FILER_CODES)
 
-    An entry is a candidate when its path is a CAPE one and it is not in a pending or accepted declaration,
-    nor rejected for a reason that waits for someone to act. Each candidate then passes the pure guard
-    (protest, drawback, path, phase open) and the check digit, or is held back and counted in the warnings.
-    """
+
+@dataclass
+class ImporterFiles:
+    """Eligible entries of one importer number filed by other brokers: the importer declares them itself."""
+
+    importer_number: str
+    eligible: list[tuple]
+    files: list[PlannedFile]
+
+    @property
+    def count(self) -> int:
+        return len(self.eligible)
+
+    @property
+    def ieepa_total(self) -> Decimal:
+        return sum((f.ieepa_total for f in self.files), Decimal("0"))
+
+    @property
+    def filer_codes(self) -> list[str]:
+        return sorted({cape.filer_code(row[1]) for row in self.eligible})
+
+
+def classified_candidates(
+    *, client: Client, as_of: date, importer_number: str = "", foreign_only: bool = False
+):
+    """(stored facts, classification as of as_of) of each entry with IEEPA duty: classified again by the pure
+    rules from its stored facts, never trusting the stored path, which was computed on another day.
+    foreign_only: only entries whose filer code is not the brokerage's (filed by other brokers)."""
+    registry = current_registry()
+    entries = Entry.objects.filter(client=client, ieepa_duty__gt=0)
+    if importer_number:
+        entries = entries.filter(importer_number=importer_number)
+    if foreign_only:
+        entries = entries.annotate(filer_code=Upper(Substr("entry_number", 1, 3))).exclude(
+            filer_code__in=brokerage_filer_codes()
+        )
+    fields = (*FACT_FIELDS, "importer_number", "refund_path")
+    for facts in entries.values(*fields).iterator(chunk_size=5000):
+        yield facts, classify_facts(facts, as_of=as_of, registry=registry, explain=False)
+
+
+@dataclass
+class _Sorted:
+    eligible: list[tuple] = field(default_factory=list)
+    others: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    held_back: Counter = field(default_factory=Counter)
+    in_ledger: int = 0
+    awaiting_review: int = 0
+
+
+def _sort_candidates(*, client: Client, as_of: date, importer_number: str, foreign_only: bool) -> _Sorted:
+    """Each candidate classified as of as_of and put where it belongs: the broker's files, an importer's own
+    files, held back (counted by reason), already in the ledger, or waiting for a rejection's next action."""
     ledger = DeclarationEntry.objects.filter(client=client)
     live = set(ledger.filter(status__in=LIVE).values_list("entry_id", flat=True))
     waiting = set(
@@ -230,43 +284,111 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
             "entry_id", flat=True
         )
     )
-    candidates = Entry.objects.filter(client=client, refund_path__in=CAPE_PATHS)
-    if importer_number:
-        candidates = candidates.filter(importer_number=importer_number)
-    rows = candidates.values_list(
-        "pk",
-        "entry_number",
-        "importer_number",
-        "refund_path",
-        "ieepa_duty",
-        "entry_summary_date",
-        "drawback",
-        "marked_drawback",
-        "protest",
-        "marked_protest",
-        "protest_filed",
+    codes = set(brokerage_filer_codes())
+    out = _Sorted()
+    held_back = out.held_back
+    candidates = classified_candidates(
+        client=client, as_of=as_of, importer_number=importer_number, foreign_only=foreign_only
     )
-    eligible: list[tuple] = []
-    held_back: Counter[str] = Counter()
-    in_ledger = awaiting_review = 0
-    for pk, number, importer, path, duty, summary, drawback, m_drawback, protest, m_protest, filed in rows:
+    for facts, c in candidates:
+        path = str(c.refund_path)
+        if path not in CAPE_PATHS:
+            if facts["refund_path"] in CAPE_PATHS:
+                # Shown on a CAPE path (classified on another day, or before a mark) but not on one today.
+                reason = str(c.exclusion_reason)
+                held_back[reason if reason in HOLD_BACK_REASONS else "not_cape_path_as_of"] += 1
+            continue
+        pk = facts["id"]
         if pk in live:
-            in_ledger += 1
+            out.in_ledger += 1
             continue
         if pk in waiting:
-            awaiting_review += 1
+            out.awaiting_review += 1
             continue
         reason = hold_back_reason(
             refund_path=path,
-            drawback=drawback or m_drawback,
-            protest=protest or m_protest or filed,
+            drawback=facts["drawback"] or facts["marked_drawback"],
+            protest=facts["protest"] or facts["marked_protest"] or facts["protest_filed"],
             as_of=as_of,
         )
         if reason:
             held_back[reason] += 1
             continue
-        eligible.append((pk, number, importer, path, duty, summary))
-    by_number = {row[1]: row for row in eligible}
+        row = (
+            pk,
+            facts["entry_number"],
+            facts["importer_number"],
+            path,
+            facts["ieepa_duty"],
+            facts["entry_summary_date"],
+        )
+        if cape.filer_code(row[1]) in codes:
+            out.eligible.append(row)
+        else:
+            out.others[row[2]].append(row)
+    return out
+
+
+def _importer_files(
+    client: Client, as_of: date, others: dict[str, list[tuple]], held_back: Counter, factors: dict
+) -> list[ImporterFiles]:
+    groups = []
+    for importer in sorted(others):
+        rows, made = _checked_files(others[importer], held_back)
+        if made:
+            planned = _planned_files(
+                made, rows, factors, client=client, as_of=as_of, importer=importer, own=True
+            )
+            groups.append(ImporterFiles(importer_number=importer, eligible=rows, files=planned))
+    return groups
+
+
+def _factors_for(as_of: date, *row_lists) -> dict[date, Decimal]:
+    return _interest_factors({row[5] for rows in row_lists for row in rows if row[5] is not None}, as_of)
+
+
+def importer_own_files(*, client: Client, as_of: date, importer_number: str = "") -> list[ImporterFiles]:
+    """The client's entries on a CAPE path as of as_of that other brokers filed, per importer number, in
+    files the importer declares from its own ACE account. Reads only those entries (a filer-code filter)."""
+    found = _sort_candidates(client=client, as_of=as_of, importer_number=importer_number, foreign_only=True)
+    factors = _factors_for(as_of, *found.others.values())
+    return _importer_files(client, as_of, found.others, found.held_back, factors)
+
+
+def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") -> Plan:
+    """The entries a build on as_of would declare, checked one by one, cut into files of at most 9,999.
+
+    Every entry with IEEPA duty is classified again as of the declaration's day (an entry whose 80 days
+    ended yesterday is not in today's file). Those on a CAPE path that are not in a pending or accepted
+    declaration, nor rejected for a reason that waits for someone to act, pass the pure guard (protest,
+    drawback, phase open) and the check digit, or are held back and counted in the warnings. Entries whose
+    filer code is not the brokerage's go to the importer's own files (Plan.other_brokers), never into the
+    broker's: CBP fails a whole file for one foreign filer code.
+    """
+    found = _sort_candidates(client=client, as_of=as_of, importer_number=importer_number, foreign_only=False)
+    eligible, built = _checked_files(found.eligible, found.held_back)
+    factors = _factors_for(as_of, eligible, *found.others.values())
+    plan = Plan(
+        client=client,
+        as_of=as_of,
+        importer_number=importer_number,
+        eligible=eligible,
+        files=_planned_files(built, eligible, factors, client=client, as_of=as_of, importer=importer_number),
+        held_back={},
+        in_ledger=found.in_ledger,
+        awaiting_review=found.awaiting_review,
+        readiness=client_ready_to_file(client=client),
+        filer_codes=list(brokerage_filer_codes()),
+        other_brokers=_importer_files(client, as_of, found.others, found.held_back, factors),
+    )
+    plan.held_back = dict(found.held_back)
+    plan.warnings = _warnings(plan)
+    return plan
+
+
+def _checked_files(rows: list[tuple], held_back: Counter) -> tuple[list[tuple], list[cape.CapeFile]]:
+    """The rows' files (sorted, at most 9,999 each) and the rows in file order, invalid numbers held back."""
+    by_number = {row[1]: row for row in rows}
     try:
         built = cape.build_files(by_number)
     except cape.CapeFileError as error:
@@ -276,34 +398,26 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
             del by_number[number]
             held_back["invalid_number"] += 1
         built = cape.build_files(by_number)
-    eligible = [by_number[n] for f in built for n in f.entry_numbers]
+    return [by_number[n] for f in built for n in f.entry_numbers], built
 
-    factors = _interest_factors({row[5] for row in eligible if row[5] is not None}, as_of)
+
+def _planned_files(built, rows, factors, *, client, as_of, importer, own=False) -> list[PlannedFile]:
+    by_number = {row[1]: row for row in rows}
     files = []
     for made in built:
         file_rows = [by_number[n] for n in made.entry_numbers]
         files.append(
             PlannedFile(
                 file=made,
-                filename=made.filename(client_slug=client.slug, as_of=as_of, importer_number=importer_number),
+                filename=made.filename(
+                    client_slug=client.slug, as_of=as_of, importer_number=importer, own=own
+                ),
                 ieepa_total=sum((row[4] for row in file_rows), Decimal("0")),
                 interest_estimate=_interest(file_rows, factors),
                 phase2_count=sum(row[3] == PHASE2 for row in file_rows),
             )
         )
-    plan = Plan(
-        client=client,
-        as_of=as_of,
-        importer_number=importer_number,
-        eligible=eligible,
-        files=files,
-        held_back=dict(held_back),
-        in_ledger=in_ledger,
-        awaiting_review=awaiting_review,
-        readiness=client_ready_to_file(client=client),
-    )
-    plan.warnings = _warnings(plan)
-    return plan
+    return files
 
 
 def _entries(count: int) -> str:
@@ -318,6 +432,18 @@ def _warnings(plan: Plan) -> list[str]:
         warnings.append(
             f"{plan.count:,} entries make {len(plan.files)} files of at most {cape.MAX_ENTRIES_PER_FILE:,}: "
             "each file is its own declaration in the ACE Portal, with its own CAPE claim number."
+        )
+    if not plan.filer_codes:
+        warnings.append(
+            "No filer code of the brokerage is configured (BROKERAGE_FILER_CODES), so the broker can declare "
+            "no entry: every eligible entry is listed for the importer to declare itself."
+        )
+    for group in plan.other_brokers:
+        warnings.append(
+            f"{_entries(group.count)} of importer {group.importer_number or '(none)'} "
+            f"{'was' if group.count == 1 else 'were'} filed by other brokers (filer code "
+            f"{', '.join(group.filer_codes)}): not in the broker's files, since CBP fails a whole file for one "
+            "foreign filer code. The importer declares them from its own ACE account (its own CAPE file)."
         )
     for reason, count in sorted(plan.held_back.items()):
         why = HOLD_BACK_REASONS.get(reason, "an entry number whose check digit is wrong")

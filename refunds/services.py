@@ -21,8 +21,10 @@ from clients.onboarding_selectors import client_ready_to_file
 from clients.tenancy import ADMIN_ROLES, client_access_for
 from entries.figures import figures_refresh
 from entries.models import Entry
+from entries.reclassification import FACT_FIELDS, classify_facts
+from entries.registry import current_registry
 
-from . import selectors
+from . import cape, selectors
 from .deadlines import RULES_2026_1
 from .eligibility import HOLD_BACK_REASONS, hold_back_reason
 from .models import CbpReport, Declaration, DeclarationBatch, DeclarationEntry
@@ -195,27 +197,31 @@ def _filing_problems(declaration: Declaration) -> list[str]:
 
 
 def _guard_problems(declaration: Declaration, filed_on: date) -> list[str]:
-    """Entries that could no longer be put in a file (a protest or drawback marked since the build, …)."""
-    rows = Entry.objects.filter(declarations__declaration=declaration).values_list(
-        "entry_number",
-        "refund_path",
-        "drawback",
-        "marked_drawback",
-        "protest",
-        "marked_protest",
-        "protest_filed",
+    """Entries that could no longer be put in a file on filed_on: classified again for that day (a window
+    that closed since the build, a protest or drawback marked since), or another broker's filer code."""
+    numbers = set(
+        DeclarationEntry.objects.filter(declaration=declaration).values_list("entry_number", flat=True)
     )
+    registry = current_registry()
+    codes = set(selectors.brokerage_filer_codes())
+    rows = Entry.objects.filter(client=declaration.client, entry_number__in=numbers).values(*FACT_FIELDS)
     problems = []
-    for number, path, drawback, m_drawback, protest, m_protest, filed in rows:
+    for facts in rows:
+        number = facts["entry_number"]
+        path = str(classify_facts(facts, as_of=filed_on, registry=registry, explain=False).refund_path)
         reason = hold_back_reason(
             refund_path=path,
-            drawback=drawback or m_drawback,
-            protest=protest or m_protest or filed,
+            drawback=facts["drawback"] or facts["marked_drawback"],
+            protest=facts["protest"] or facts["marked_protest"] or facts["protest_filed"],
             as_of=filed_on,
         )
         if reason:
-            problems.append(f"{number} ({HOLD_BACK_REASONS[reason]})")
-    return problems
+            problems.append(
+                f"{number} ({HOLD_BACK_REASONS[reason]}; on {filed_on:%Y-%m-%d} its path is {path})"
+            )
+        elif cape.filer_code(number) not in codes:
+            problems.append(f"{number} (filer code {cape.filer_code(number)} is not the brokerage's)")
+    return sorted(problems)
 
 
 def declaration_record_filing(

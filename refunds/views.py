@@ -37,8 +37,33 @@ def claims(request, client_slug):
             "declarations": selectors.client_declarations(client=client)[:100],
             "rejections": selectors.client_rejections(client=client)[:100],
             "may_build": selectors.may_build(request.client_access),
+            "own_files": selectors.importer_own_files(client=client, as_of=timezone.localdate()),
+            "may_download_own": request.client_access.role in ADMIN_ROLES,
+            "today": timezone.localdate(),
         },
     )
+
+
+def own_files(request, client_slug):
+    """The importer's own CAPE file(s) for today: its entries other brokers filed, which the broker may not
+    declare; the client admin files them from the importer's ACE account. Nothing is reserved."""
+    if request.client_access.role not in ADMIN_ROLES:
+        raise Http404("Not available")
+    importer = request.GET.get("importer", "")
+    groups = selectors.importer_own_files(
+        client=request.client, as_of=timezone.localdate(), importer_number=importer
+    )
+    files = [(f.filename, f.file.content) for group in groups for f in group.files]
+    if not files:
+        raise Http404("No entry for the importer to declare today")
+    if len(files) == 1:
+        response = HttpResponse(files[0][1], content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{files[0][0]}"'
+        return response
+    response = HttpResponse(cape.zip_files(files), content_type="application/zip")
+    name = f"cape_{request.client.slug}_{timezone.localdate():%Y%m%d}_own"
+    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    return response
 
 
 def declaration_new(request, client_slug):

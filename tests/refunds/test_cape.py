@@ -358,3 +358,54 @@ def test_zip_files_is_deterministic_and_holds_named_files():
 def test_zip_files_bad_names_raise(files):
     with pytest.raises(ValueError):
         cape.zip_files(files)
+
+
+# --- Filer codes and size (spec §7: a broker declares only its own filer codes; files under 1 MB) ---------
+
+
+@pytest.mark.parametrize(
+    ("setting", "codes"),
+    [
+        ("", ()),
+        ("abc", ("ABC",)),
+        (" D9P, abc ,D9P,", ("ABC", "D9P")),
+        (["1x2", "ZZZ"], ("1X2", "ZZZ")),
+    ],
+)
+def test_parse_filer_codes(setting, codes):
+    assert cape.parse_filer_codes(setting) == codes
+
+
+@pytest.mark.parametrize("setting", ["AB", "ABCD", "A-C", "ÄBC"])
+def test_parse_filer_codes_refuses_what_is_not_a_filer_code(setting):
+    with pytest.raises(ValueError, match="3 letters or digits"):
+        cape.parse_filer_codes(setting)
+
+
+def test_validate_file_names_every_foreign_filer_code():
+    ours, theirs = numbers(2, filer="ABC"), numbers(1, filer="XYZ", start=5)
+    content = cape.render_file(ours + theirs)
+
+    problems = cape.validate_file(content, filer_codes={"ABC"})
+
+    assert problems == [
+        f"Line 4: {theirs[0]!r} has filer code XYZ, not one of the brokerage's; CBP fails the whole file "
+        "(the importer declares it from its own ACE account)."
+    ]
+    assert cape.validate_file(content) == []  # the importer's own file may hold any filer code
+    assert cape.foreign_filer_codes(ours + theirs, {"ABC"}) == theirs
+
+
+def test_validate_file_reports_a_file_of_one_megabyte_or_more():
+    content = b"Entry Number\r\n" + b"".join(n.encode() + b"\r\n" for n in numbers(9999))
+    padded = content + b" " * (cape.MAX_FILE_BYTES - len(content))
+
+    assert len(content) < cape.MAX_FILE_BYTES
+    assert any("under 1,000,000 bytes" in p for p in cape.validate_file(padded))
+
+
+@pytest.mark.parametrize(
+    ("importer", "folder"), [("12-345678900", "importer_12345678900"), ("", "importer_unknown")]
+)
+def test_importer_folder(importer, folder):
+    assert cape.importer_folder(importer) == folder

@@ -3,7 +3,7 @@
 The helpers at the top are shared by the other refunds test modules.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,6 +33,26 @@ def entry_number(index: int, filer: str = "ABC") -> str:
     return f"{first_ten}{check_digit(first_ten)}"
 
 
+# Facts that the pure rules classify to each path on any day from Phase 2's opening to 2027 (the path
+# stored with them is what a classification on the build day gives, so the plan, which classifies again
+# for its as-of day, agrees with it).
+PATH_FACTS = {
+    "cape_phase1": {"liquidation_status": "unliquidated"},
+    "cape_phase2": {"liquidation_status": "unliquidated", "reconciliation": True},
+    "protest": {"liquidation_status": "liquidated", "liquidation_date": AS_OF - timedelta(days=100)},
+    "finally_liquidated": {"liquidation_status": "liquidated", "liquidation_date": date(2025, 6, 2)},
+    "needs_data": {},
+    "excluded": {"liquidation_status": "unliquidated", "entry_type": "09"},
+    "not_affected": {"liquidation_status": "unliquidated", "ieepa_duty": Decimal("0")},
+    "section_122": {
+        "liquidation_status": "unliquidated",
+        "ieepa_duty": Decimal("0"),
+        "section_122_duty": Decimal("10.00"),
+    },
+    "": {},
+}
+
+
 def make_entries(
     client,
     count: int,
@@ -45,16 +65,21 @@ def make_entries(
     filer: str = "ABC",
     **fields,
 ) -> list[Entry]:
+    fields = {
+        "entry_type": "01",
+        "entry_date": date(2025, 5, 28),
+        "ieepa_duty": Decimal(duty),
+        **PATH_FACTS[path],
+        **fields,
+    }
     with scope(client=client):
         return Entry.objects.bulk_create(
             [
                 Entry(
                     client=client,
                     entry_number=entry_number(start + i, filer),
-                    entry_type="01",
                     importer_number=importer,
                     entry_summary_date=summary,
-                    ieepa_duty=Decimal(duty),
                     refund_path=path,
                     **fields,
                 )
@@ -467,7 +492,11 @@ def test_a_stored_number_with_a_wrong_check_digit_is_held_back(client_a, staff_a
     bad = good[:10] + str((int(good[10]) + 1) % 10)
     with scope(client=client_a):
         Entry.objects.create(
-            client=client_a, entry_number=bad, ieepa_duty=Decimal("5"), refund_path="cape_phase1"
+            client=client_a,
+            entry_number=bad,
+            ieepa_duty=Decimal("5"),
+            refund_path="cape_phase1",
+            liquidation_status="unliquidated",
         )
 
     batch = build(client_a, staff_a)

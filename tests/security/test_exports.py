@@ -177,7 +177,10 @@ def _entry_number(filer: str, serial: str) -> str:
     return f"{filer}{serial}{check_digit(filer + serial)}"
 
 
-def test_cape_file_is_exactly_cbps_template_with_entry_numbers_untouched(client, client_a, staff_a, admin_a):
+def test_cape_file_is_exactly_cbps_template_with_entry_numbers_untouched(
+    client, client_a, staff_a, admin_a, settings
+):
+    settings.BROKERAGE_FILER_CODES = ["0A1", "ABC", "9Z9"]
     numbers = sorted(
         [_entry_number("0A1", "0000001"), _entry_number("ABC", "0012345"), _entry_number("9Z9", "9999999")]
     )
@@ -189,6 +192,7 @@ def test_cape_file_is_exactly_cbps_template_with_entry_numbers_untouched(client,
                 entry_type="01",
                 ieepa_duty=Decimal("100.00"),
                 refund_path="cape_phase1",
+                liquidation_status="unliquidated",
                 importer_number="12-345678900",
             )
         batch = declaration_batch_build(actor=staff_a, client=client_a, as_of=timezone.localdate())
