@@ -58,11 +58,11 @@ def own_files(request, client_slug):
         raise Http404("No entry for the importer to declare today")
     if len(files) == 1:
         response = HttpResponse(files[0][1], content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{files[0][0]}"'
+        response["Content-Disposition"] = content_disposition_header(True, files[0][0])
         return response
     response = HttpResponse(cape.zip_files(files), content_type="application/zip")
     name = f"cape_{request.client.slug}_{timezone.localdate():%Y%m%d}_own"
-    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.zip")
     return response
 
 
