@@ -7,7 +7,7 @@ checked here before its number is written to a file, so the rule lives in one pl
 from dataclasses import dataclass
 from datetime import date
 
-from .deadlines import RULES_2026_1, RuleSet
+from .deadlines import CURRENT_RULES, RuleSet
 
 PHASE1 = "cape_phase1"
 PHASE2 = "cape_phase2"
@@ -33,13 +33,13 @@ HOLD_BACK_REASONS = {
 }
 
 
-def open_paths(as_of: date, rules: RuleSet = RULES_2026_1) -> tuple[str, ...]:
+def open_paths(as_of: date, rules: RuleSet = CURRENT_RULES) -> tuple[str, ...]:
     """The CAPE paths that can be declared on as_of: Phase 1, and Phase 2 from the day it opens."""
     return CAPE_PATHS if as_of >= rules.phase2_opens else (PHASE1,)
 
 
 def hold_back_reason(
-    *, refund_path: str, drawback: bool, protest: bool, as_of: date, rules: RuleSet = RULES_2026_1
+    *, refund_path: str, drawback: bool, protest: bool, as_of: date, rules: RuleSet = CURRENT_RULES
 ) -> str | None:
     """The key of HOLD_BACK_REASONS that keeps this entry out of a file, or None when it may go in.
 
