@@ -148,7 +148,7 @@ def entries_reclassify(
                 # A new rule set (not the passing of time) made this change: the history says which.
                 result.rule_set_changes += 1
                 older_versions.add(old[7])
-                why = f"Rule set {old[7]} → {new[7]}" + (f"; {note}" if note else "")
+                why = f"{RULE_SET_NOTE_PREFIX}{old[7]} → {new[7]}" + (f"; {note}" if note else "")
             if new[0] != old[0]:
                 result.path_changes += 1
                 history.append(
@@ -200,6 +200,8 @@ def entries_reclassify(
 
 
 FLUSH_EVERY = 10_000
+# The history note of a change a new rule set made; the reminder digest leaves these to the rule notice.
+RULE_SET_NOTE_PREFIX = "Rule set "
 
 
 def _flush(client: Client, updates: list[tuple], history: list[EntryHistory]) -> None:

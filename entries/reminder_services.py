@@ -39,6 +39,7 @@ from clients.models import (
 
 from .entry_numbers import display
 from .models import Entry, EntryHistory, RefundPath
+from .reclassification import RULE_SET_NOTE_PREFIX
 from .reminders import (
     ESCALATION_DAYS,
     FILEABLE_PATHS,
@@ -104,6 +105,8 @@ def recent_path_changes(*, today: date):
             effective_on__lte=today,
             client__is_active=True,
         )
+        # A new rule set's changes reach the client in its own notice (entries.rule_changes), once.
+        .exclude(note__startswith=RULE_SET_NOTE_PREFIX)
         .values(
             "id",
             "client_id",

@@ -184,3 +184,14 @@ def test_reclassify_entries_command_after_deploy(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("reclassify_entries", "--as-of", AS_OF.isoformat())
     assert "0 changed" in capsys.readouterr().out and len(mailoutbox) == 2
+
+
+def test_the_daily_digest_leaves_rule_set_changes_to_the_notice(world, django_capture_on_commit_callbacks):
+    from clients.models import SentReminder
+    from entries.reminder_services import reminders_plan
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reclassify_all_clients(as_of=AS_OF.isoformat())
+    changes = {SentReminder.Reason.PATH_CHANGE, SentReminder.Reason.FILEABLE}
+    items = [item for plan in reminders_plan(today=AS_OF).values() for item in plan.items]
+    assert not [item for item in items if item.reason in changes]
