@@ -1,6 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from brokerage.forms import no_account_numbers
+
 from .models import Protest
 
 
@@ -20,6 +22,7 @@ class BuildForm(forms.Form):
 
 class DescriptionForm(forms.Form):
     merchandise_description = forms.CharField(
+        validators=[no_account_numbers],
         label="Description of the merchandise",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="19 CFR 174.13(a)(5): a specific description. Built from the entries' HTS numbers; refine it.",
@@ -37,6 +40,7 @@ class FilingForm(forms.Form):
     filed_on = forms.DateField(label="Filed on", widget=forms.DateInput(attrs={"type": "date"}))
     filed_by_party = forms.ChoiceField(label="Filed by", choices=Protest.Filer.choices)
     override_reason = forms.CharField(
+        validators=[no_account_numbers],
         label="Override reason (staff managers only)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
