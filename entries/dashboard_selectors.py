@@ -8,7 +8,6 @@ absolute deadline days stored, so they are right on any day.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,6 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django_scopes import scopes_disabled
 
+from brokerage.lookups import client_ids_in
 from clients.models import Client, StaffAssignment, User
 from clients.onboarding import readiness
 from clients.selectors import caseload_clients
@@ -100,18 +100,45 @@ def _ledger_annotations() -> dict:
     }
 
 
-def _path_figures(client_ids: list[int]):
-    """(client, refund path, entries, IEEPA duty): a few rows per client."""
-    return PathFigures.objects.filter(client_id__in=client_ids).values_list(
-        "client_id", "refund_path", "entries", "ieepa"
+def _client_figures(client_ids: list[int]):
+    """(client, entries, IEEPA duty, entries needing review): one row per client, summed by the database."""
+    review = Case(When(refund_path=RefundPath.NEEDS_DATA, then="entries"), default=0)
+    return (
+        PathFigures.objects.filter(client_ids_in(client_ids))
+        .values("client_id")
+        .annotate(n=Sum("entries"), ieepa=Sum("ieepa"), review=Sum(review))
+        .values_list("client_id", "n", "ieepa", "review")
+        .order_by()
     )
 
 
-def _deadline_figures(client_ids: list[int], today: date):
-    """The stored deadline days from today on, summed per client and chart week (13: later).
+def _pipeline(client_ids: list[int]):
+    """(refund path, IEEPA duty) over the caseload: one row per path."""
+    return (
+        PathFigures.objects.filter(client_ids_in(client_ids))
+        .values("refund_path")
+        .annotate(ieepa=Sum("ieepa"))
+        .values_list("refund_path", "ieepa")
+        .order_by()
+    )
 
-    One row per (client, week), with the week's first deadline: the nearest deadline and the chart come
-    from one query, bucketed by the database (the amount at risk is entries.selectors.headline_figures').
+
+def _nearest_deadlines(client_ids: list[int], today: date):
+    """(client, its nearest stored deadline day from today on): one row per client."""
+    return (
+        DeadlineFigures.objects.filter(client_ids_in(client_ids), day__gte=today)
+        .values("client_id")
+        .annotate(nearest=Min("day"))
+        .values_list("client_id", "nearest")
+        .order_by()
+    )
+
+
+def _chart_weeks(client_ids: list[int], today: date):
+    """(week, IEEPA duty with a deadline that week) over the caseload, for the 13 chart weeks.
+
+    Summed by the database per week and per client separately: with thousands of clients, one row per
+    (client, week) was tens of thousands of rows for the page to read.
     """
     week = Case(
         *(When(day__lt=today + timedelta(days=7 * (w + 1)), then=Value(w)) for w in range(CHART_WEEKS)),
@@ -119,10 +146,12 @@ def _deadline_figures(client_ids: list[int], today: date):
         output_field=IntegerField(),
     )
     return (
-        DeadlineFigures.objects.filter(client_id__in=client_ids, day__gte=today)
-        .values("client_id", week=week)
-        .annotate(nearest=Min("day"), amount=Sum("ieepa"))
-        .values_list("client_id", "week", "nearest", "amount")
+        DeadlineFigures.objects.filter(
+            client_ids_in(client_ids), day__gte=today, day__lt=today + timedelta(days=7 * CHART_WEEKS)
+        )
+        .values(week=week)
+        .annotate(amount=Sum("ieepa"))
+        .values_list("week", "amount")
         .order_by()
     )
 
@@ -160,25 +189,19 @@ def caseload_dashboard(
             )
             for c in clients
         }
-        pipeline: dict[str, Decimal] = defaultdict(lambda: ZERO)
         # "Refundable through CAPE now" and "deadline within 30 days": the one definition (entries.selectors).
         for client_id, figures in headline_figures(client_ids=list(rows), today=today).items():
             rows[client_id].refundable = figures["cape_now"]
             rows[client_id].at_risk = figures["due_30"]
-        for client_id, path, count, ieepa in _path_figures(list(rows)):
+        for client_id, count, ieepa, review in _client_figures(list(rows)):
             row = rows[client_id]
-            row.entries += count
-            row.ieepa += ieepa
-            if path == RefundPath.NEEDS_DATA:
-                row.needs_review += count
-            pipeline[path] += ieepa
+            row.entries, row.ieepa, row.needs_review = count, ieepa, review
+        pipeline = dict(_pipeline(list(rows)))
+        for client_id, nearest in _nearest_deadlines(list(rows), today):
+            rows[client_id].next_deadline = nearest
         weeks = [ZERO] * CHART_WEEKS
-        for client_id, week, nearest, amount in _deadline_figures(list(rows), today):
-            row = rows[client_id]
-            if row.next_deadline is None or nearest < row.next_deadline:
-                row.next_deadline = nearest
-            if week < CHART_WEEKS:
-                weeks[week] += amount
+        for week, amount in _chart_weeks(list(rows), today):
+            weeks[week] = amount
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))
     shown = Paginator(ordered, page_size).get_page(page)
     with scopes_disabled():  # the checklists and staff of the clients on this page only (same ids as above)
@@ -248,7 +271,7 @@ def deadline_alerts(
         # fall (the after-day's own are not counted: some were on earlier pages), so the entries are
         # read through (client, next_deadline) up to that day only.
         per_day = (
-            DeadlineFigures.objects.filter(client_id__in=list(clients), day__gte=today, day__lte=last)
+            DeadlineFigures.objects.filter(client_ids_in(clients), day__gte=today, day__lte=last)
             .values("day")
             .annotate(count=Sum("entries"))
             .values_list("day", "count")
@@ -262,7 +285,7 @@ def deadline_alerts(
                 if cutoff is None and ahead > limit:
                     cutoff = day
         due = Entry.objects.filter(
-            client_id__in=list(clients),
+            client_ids_in(clients),
             next_deadline_kind__in=REMINDED_KINDS,
             next_deadline__gte=start,
             next_deadline__lte=last,

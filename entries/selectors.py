@@ -141,6 +141,7 @@ def headline_figures(*, client_ids, today) -> dict:
     from django.db.models import CharField, Sum, Value
     from django_scopes import scopes_disabled
 
+    from brokerage.lookups import client_ids_in
     from refunds.eligibility import open_paths
 
     from .models import DeadlineFigures, PathFigures
@@ -149,7 +150,7 @@ def headline_figures(*, client_ids, today) -> dict:
     figures = {pk: {"cape_now": Decimal("0.00"), "due_30": Decimal("0.00")} for pk in ids}
     with scopes_disabled():  # by the ids the caller may see (a client's scope, or the staff caseload)
         cape = (
-            PathFigures.objects.filter(client_id__in=ids, refund_path__in=open_paths(today))
+            PathFigures.objects.filter(client_ids_in(ids), refund_path__in=open_paths(today))
             .values("client_id")
             .annotate(amount=Sum("ieepa"), name=Value("cape_now", output_field=CharField()))
             .values_list("client_id", "name", "amount")
@@ -157,7 +158,7 @@ def headline_figures(*, client_ids, today) -> dict:
         )
         due = (
             DeadlineFigures.objects.filter(
-                client_id__in=ids, day__gte=today, day__lte=today + timedelta(days=DUE_DAYS)
+                client_ids_in(ids), day__gte=today, day__lte=today + timedelta(days=DUE_DAYS)
             )
             .values("client_id")
             .annotate(amount=Sum("ieepa"), name=Value("due_30", output_field=CharField()))

@@ -235,3 +235,36 @@ def test_alerts_page_is_complete_even_when_the_stored_counts_are_stale(client_a,
     alerts = deadline_alerts(user=manager, today=timezone.localdate(), days=30, limit=2)
     assert [e.entry_number for g in alerts.groups for e in g.entries] == ["ABC00000021", "ABC00000022"]
     assert alerts.next_after is not None
+
+
+def test_dashboard_figures_of_several_clients_are_each_clients_own_sums(client_a, client_b, manager):
+    """Per-client sums, the pipeline and the chart weeks are summed by the database apart: none may mix."""
+    _entry(client_a, "ABC12345676", duty="1000.00", days=10)
+    _entry(client_a, "ABC12345684", path="protest", duty="500.00", days=60, kind="protest_deadline")
+    _entry(client_a, "ABC12345692", path="needs_data", duty="200.00")
+    _entry(client_b, "BBB12345676", duty="70.00", days=3)
+    _entry(client_b, "BBB12345684", path="needs_data", duty="5.00")
+    _entry(client_b, "BBB12345692", path="needs_data", duty="6.00")
+    today = timezone.localdate()
+    board = caseload_dashboard(user=manager, today=today)
+    rows = {row.client.slug: row for row in board.rows}
+    a, b = rows["client-a"], rows["client-b"]
+    assert (a.entries, a.ieepa, a.needs_review, a.next_deadline) == (
+        3,
+        Decimal("1700.00"),
+        1,
+        today + timedelta(days=10),
+    )
+    assert (b.entries, b.ieepa, b.needs_review, b.next_deadline) == (
+        3,
+        Decimal("81.00"),
+        2,
+        today + timedelta(days=3),
+    )
+    pipeline = dict(board.pipeline)
+    assert sorted(pipeline.values()) == [Decimal("211.00"), Decimal("500.00"), Decimal("1070.00")]
+    weeks = dict(board.weeks)
+    assert weeks[today] == Decimal("70.00")  # days 0-6: client B's
+    assert weeks[today + timedelta(days=7)] == Decimal("1000.00")  # days 7-13: client A's
+    assert weeks[today + timedelta(days=56)] == Decimal("500.00")  # day 60 is in the ninth week
+    assert sum(weeks.values()) == Decimal("1570.00")
