@@ -46,6 +46,19 @@ class RefundPath(StrEnum):
     FINALLY_LIQUIDATED = "finally_liquidated"
 
 
+# The refund paths as a person reads them: entries.models.RefundPath (the model's choices) is built from these.
+PATH_LABELS = {
+    RefundPath.NOT_AFFECTED: "Not affected",
+    RefundPath.SECTION_122: "Section 122",
+    RefundPath.NEEDS_DATA: "Needs liquidation data",
+    RefundPath.EXCLUDED: "Excluded",
+    RefundPath.CAPE_PHASE2: "CAPE Phase 2",
+    RefundPath.CAPE_PHASE1: "CAPE Phase 1",
+    RefundPath.PROTEST: "Protest",
+    RefundPath.FINALLY_LIQUIDATED: "Finally liquidated",
+}
+
+
 class Reason(StrEnum):
     NONE = ""
     RECONCILIATION_ENTRY = "reconciliation_entry"

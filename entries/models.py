@@ -7,6 +7,8 @@ from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
 
+from . import classification
+
 
 class EntryReport(Job):
     """One uploaded ES-003 file and its import, shown to the user as a job row."""
@@ -69,15 +71,10 @@ class RowRejection(TenantModel):
         return f"row {self.row_number}: {self.reason}"
 
 
-class RefundPath(models.TextChoices):
-    NOT_AFFECTED = "not_affected", "Not affected"
-    SECTION_122 = "section_122", "Section 122"
-    NEEDS_DATA = "needs_data", "Needs liquidation data"
-    EXCLUDED = "excluded", "Excluded"
-    CAPE_PHASE2 = "cape_phase2", "CAPE Phase 2"
-    CAPE_PHASE1 = "cape_phase1", "CAPE Phase 1"
-    PROTEST = "protest", "Protest"
-    FINALLY_LIQUIDATED = "finally_liquidated", "Finally liquidated"
+# One source: the paths and their labels are classification's (pure); these are the model's choices of them.
+RefundPath = models.TextChoices(
+    "RefundPath", [(path.name, (path.value, label)) for path, label in classification.PATH_LABELS.items()]
+)
 
 
 # entries.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.REMINDED_KINDS),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
 from brokerage.storage import file_response
+from brokerage.words import plural
 
 from . import documents, drafting, following, selectors, services
 from .forms import (
@@ -59,7 +60,10 @@ def protest_new(request, client_slug):
             add_service_errors(form, error)
         else:
             entries = sum(p.entry_count for p in protests)
-            messages.success(request, f"{len(protests)} draft protest(s) built with {entries:,} entries.")
+            messages.success(
+                request,
+                f"{plural(len(protests), 'draft protest')} built with {plural(entries, 'entry', 'entries')}.",
+            )
             return redirect("protests:list", client_slug=client_slug)
     as_of = timezone.localdate()
     if form.is_bound and form.is_valid():
@@ -285,7 +289,7 @@ def protest_decision_list(request, client_slug, public_id):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            text = f"{result.applied} decision(s) recorded."
+            text = f"{plural(result.applied, 'decision')} recorded."
             if result.problems:
                 text += " Not applied: " + "; ".join(result.problems[:10])
             (messages.warning if result.problems else messages.success)(request, text)

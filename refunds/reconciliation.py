@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from brokerage.bulk import update_from_rows, write_rows
 from brokerage.storage import local_path
+from brokerage.words import plural
 from clients.jobs import job_progress
 from entries.entry_numbers import display
 from entries.figures import figures_refresh
@@ -441,7 +442,7 @@ class _RefundStatus(_Matcher):
                 actor=self.report.created_by,
                 client=self.report.client,
                 note=(
-                    f"CBP reported {outcome.ach_returns} refund(s) returned by the bank "
+                    f"CBP reported {plural(outcome.ach_returns, 'refund')} returned by the bank "
                     f"({self.report.get_kind_display()}, {os.path.basename(self.report.original_name)}): "
                     "check the ACH enrollment in the ACE Portal and tell CBP's ACH Refund Support."
                 ),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
+from brokerage.words import plural
 from clients.tenancy import ADMIN_ROLES
 
 from . import cape, selectors, services
@@ -85,7 +86,8 @@ def declaration_new(request, client_slug):
         else:
             messages.success(
                 request,
-                f"{batch.entry_count:,} entries reserved in {batch.declarations.count()} draft declaration(s). "
+                f"{plural(batch.entry_count, 'entry', 'entries')} reserved in "
+                f"{plural(batch.declarations.count(), 'draft declaration')}. "
                 "Download the files, file each one in the ACE Portal, then record its CAPE claim number.",
             )
             return redirect(batch)

@@ -313,7 +313,8 @@ def test_every_audit_action_in_the_code_has_a_label():
 
 
 def test_every_vocabulary_code_has_a_label():
-    assert set(RefundPath.values) == set(dict(RefundPath.choices))
+    assert RefundPath.values == [str(p) for p in classification.RefundPath]  # the model's choices derive
+    assert dict(RefundPath.choices) == {str(p): label for p, label in classification.PATH_LABELS.items()}
     assert {str(r) for r in classification.Reason if r} <= {str(r) for r in classification.REASON_LABELS}
     assert set(classification.LIQUIDATION_STATUSES) <= set(classification.LIQUIDATION_STATUS_LABELS)
     assert {str(k) for k in classification.DeadlineKind if k} <= {

@@ -85,7 +85,7 @@ def test_staff_build_download_file_record_results_and_next_action(
     shot(page, "10-cape-preview")
 
     page.click("button:has-text('Build 1 draft declaration')")
-    page.wait_for_selector(f"text={len(on_cape_path)} entries reserved in 1 draft declaration(s)")
+    page.wait_for_selector(f"text={len(on_cape_path)} entries reserved in 1 draft declaration.")
     filename = page.inner_text("#batch-files tbody code")
     assert re.fullmatch(rf"cape_acme_{timezone.localdate():%Y%m%d}_all_01of01\.csv", filename)
     page.click(f"#batch-files a:has-text('{filename}')")
