@@ -17,7 +17,7 @@ from brokerage import words
 from clients import audit, onboarding_services
 from clients.models import Letter
 from clients.services import invitation_create
-from clients.templatetags.words import audit_details, label
+from clients.vocabulary import audit_details, label
 from entries import classification, entry_numbers
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RefundPath, RowRejection
 from refunds.services import declaration_batch_build

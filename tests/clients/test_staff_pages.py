@@ -154,5 +154,5 @@ def test_audit_export_job_produces_the_csv(client, client_a, admin_a, django_cap
     assert "Done" in page.content.decode()
     download = re.search(r'href="([^"]+/download/)"', page.content.decode()).group(1)
     content = b"".join(client.get(download).streaming_content).decode()
-    assert content.splitlines()[0] == "time,actor,action,subject,data"
+    assert content.splitlines()[0] == "time,actor,action,subject,data,description"
     assert "client.audit_export_requested" in content
