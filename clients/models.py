@@ -421,6 +421,8 @@ class OnboardingProfile(TenantModel):
     foreign_importer = models.BooleanField(default=False)
     paper_check_waiver = models.BooleanField(default=False)
     broker_notify_party = models.BooleanField(default=False)
+    # Entries need protests (issue 16): the protest authorization and the ACE protest filer account join the list.
+    files_protests = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     SPECIAL_CASE_FIELDS = {
@@ -429,6 +431,8 @@ class OnboardingProfile(TenantModel):
         ItemKey.FOREIGN_IMPORTER: "foreign_importer",
         ItemKey.PAPER_CHECK_WAIVER: "paper_check_waiver",
         ItemKey.BROKER_NOTIFY_PARTY: "broker_notify_party",
+        ItemKey.PROTEST_AUTHORIZATION: "files_protests",
+        ItemKey.ACE_PROTEST_FILER: "files_protests",
     }
 
     class Meta:

@@ -43,6 +43,8 @@ class ItemKey(TextChoices):
     PAPER_CHECK_WAIVER = "paper_check_waiver", "Paper-check waiver"
     BROKER_NOTIFY_PARTY = "broker_notify_party", "Broker as Form 4811 notify party"
     FILING_AUTHORIZATION = "filing_authorization", "Filing authorization"
+    PROTEST_AUTHORIZATION = "protest_authorization", "Protest authorization"
+    ACE_PROTEST_FILER = "ace_protest_filer", "ACE protest filer account"
 
 
 # Checklist order on the page (the issue's numbering); special cases sit before the authorization.
@@ -54,18 +56,28 @@ SPECIAL_CASE_KEYS = (
     ItemKey.PAPER_CHECK_WAIVER,
     ItemKey.BROKER_NOTIFY_PARTY,
 )
-CHECKLIST_ORDER = (*CORE_KEYS, *SPECIAL_CASE_KEYS, ItemKey.FILING_AUTHORIZATION)
+# Protests (issue 16): shown when the company's entries need protests (the profile's files_protests, ticked
+# with the special cases); the brokerage files a protest only with the client admin's protest authorization,
+# and whoever files needs a protest filer account in the ACE Portal. Not part of the readiness to file CAPE.
+PROTEST_KEYS = (ItemKey.PROTEST_AUTHORIZATION, ItemKey.ACE_PROTEST_FILER)
+CHECKLIST_ORDER = (*CORE_KEYS, *SPECIAL_CASE_KEYS, ItemKey.FILING_AUTHORIZATION, *PROTEST_KEYS)
 
 # Items whose status follows their own record (sub-account state, ACH status, the authorization) rather
 # than being set by hand, so the checklist and the readiness rule never disagree.
-DERIVED_STATUS_KEYS = frozenset({ItemKey.SUB_ACCOUNT, ItemKey.ACH_ENROLLMENT, ItemKey.FILING_AUTHORIZATION})
+DERIVED_STATUS_KEYS = frozenset(
+    {ItemKey.SUB_ACCOUNT, ItemKey.ACH_ENROLLMENT, ItemKey.FILING_AUTHORIZATION, ItemKey.PROTEST_AUTHORIZATION}
+)
 
-DEFAULT_OWNER = {key: Owner.CLIENT for key in CHECKLIST_ORDER} | {ItemKey.BROKER_NOTIFY_PARTY: Owner.BROKER}
+DEFAULT_OWNER = {key: Owner.CLIENT for key in CHECKLIST_ORDER} | {
+    ItemKey.BROKER_NOTIFY_PARTY: Owner.BROKER,
+    ItemKey.ACE_PROTEST_FILER: Owner.BROKER,  # the brokerage files unless the importer files itself
+}
 
 
 def applicable_keys(special_cases: frozenset[str] | set[str]) -> tuple[str, ...]:
     """The checklist's items in page order: the core items, the special cases that apply, the authorization."""
-    return tuple(k for k in CHECKLIST_ORDER if k not in SPECIAL_CASE_KEYS or k in special_cases)
+    optional = (*SPECIAL_CASE_KEYS, *PROTEST_KEYS)
+    return tuple(k for k in CHECKLIST_ORDER if k not in optional or k in special_cases)
 
 
 class AcePath(TextChoices):
@@ -225,6 +237,10 @@ CONTACTS: dict[str, tuple[tuple[Contact, str], ...]] = {
         (ACH_REFUND_SUPPORT, "the broker's own ACH enrollment"),
     ),
     ItemKey.FILING_AUTHORIZATION: (),
+    ItemKey.PROTEST_AUTHORIZATION: (),
+    ItemKey.ACE_PROTEST_FILER: (
+        (ACE_SUPPORT, "a protest filer account in the ACE Portal (the Protest module), for whoever files"),
+    ),
 }
 
 ACH_REJECTED_RECOVERY = (
@@ -382,6 +398,12 @@ def _next_text(state: OnboardingState, item: ItemSnapshot) -> str:
         }.get(state.ach_status, "Confirm the ACH enrollment is active.")
     if key == ItemKey.FILING_AUTHORIZATION:
         return "A client admin authorizes the brokerage to file CAPE declarations for your importer numbers."
+    if key == ItemKey.PROTEST_AUTHORIZATION:
+        return "A client admin authorizes the brokerage to file protests (CBP Form 19) for your importer numbers."
+    if key == ItemKey.ACE_PROTEST_FILER:
+        return (
+            "Whoever files the protests sets up a protest filer account in the ACE Portal (Protest module)."
+        )
     if item.status == ItemStatus.WAITING_ON_CBP:
         return f"Waiting on CBP: {ItemKey(key).label}."
     return f"Special case: {ItemKey(key).label}. Follow the steps shown for it."

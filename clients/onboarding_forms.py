@@ -155,6 +155,10 @@ class SpecialCasesForm(forms.Form):
     broker_notify_party = forms.BooleanField(
         label="Refunds go to the broker as CBP Form 4811 notify party", required=False
     )
+    files_protests = forms.BooleanField(
+        label="Entries need protests (CBP Form 19): liquidated more than 80 days ago, or Section 122 duty",
+        required=False,
+    )
 
 
 class AuthorizationForm(forms.Form):

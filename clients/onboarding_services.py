@@ -179,6 +179,8 @@ def checklist_item_reopen(*, actor: User, client: Client, key: str, note: str) -
         raise ValidationError("Say what needs to be done again: the note is shown to the client.")
     if key == ItemKey.FILING_AUTHORIZATION:
         raise ValidationError("Only a client admin can revoke the filing authorization.")
+    if key == ItemKey.PROTEST_AUTHORIZATION:
+        raise ValidationError("Only a client admin can revoke the protest authorization.")
     with transaction.atomic():
         item = _item_for_update(client, key)
         previous = item.status

@@ -201,3 +201,9 @@ def protest_counts(*, client: Client) -> dict[str, int]:
 
 def protest_authorization_for(*, client: Client) -> ProtestAuthorization | None:
     return ProtestAuthorization.objects.filter(client=client, revoked_at=None).first()
+
+
+def past_protest_authorizations(*, client: Client):
+    return ProtestAuthorization.objects.filter(client=client, revoked_at__isnull=False).select_related(
+        "revoked_by"
+    )[:20]

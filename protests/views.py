@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
@@ -13,7 +14,7 @@ from brokerage.forms import add_service_errors
 from brokerage.storage import file_response
 from brokerage.words import plural
 
-from . import documents, drafting, following, selectors, services
+from . import authorization, documents, drafting, following, selectors, services
 from .forms import (
     AcceleratedForm,
     BuildForm,
@@ -308,3 +309,60 @@ def protest_withdraw(request, client_slug, public_id):
     else:
         messages.success(request, "Protest withdrawn: its entries are back on their CAPE path.")
     return redirect(protest)
+
+
+# --- The client admin's protest authorization (an onboarding checklist item) ----------------------------
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _back_to_checklist(client_slug: str):
+    return redirect(
+        reverse("clients:onboarding", kwargs={"client_slug": client_slug}) + "#item-protest_authorization"
+    )
+
+
+@require_POST
+def protest_authorize(request, client_slug):
+    if not request.client_access.is_client_admin:
+        raise Http404("Not available")
+    from clients.onboarding_forms import AuthorizationForm
+
+    from .templatetags.protests import client_numbers
+
+    numbers = list(client_numbers(request.client))
+    form = AuthorizationForm(request.POST, numbers=numbers, prefix="protest")
+    if form.is_valid():
+        try:
+            authorization.protest_authorization_grant(
+                actor=request.user,
+                client=request.client,
+                importer_numbers=form.cleaned_data["importer_numbers"],
+                ip_address=_client_ip(request),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Protest authorization given. You can revoke it here at any time.")
+    else:
+        messages.error(request, "Choose the importer numbers and confirm the authorization.")
+    return _back_to_checklist(client_slug)
+
+
+@require_POST
+def protest_authorization_revoke(request, client_slug):
+    if not request.client_access.is_client_admin:
+        raise Http404("Not available")
+    try:
+        authorization.protest_authorization_revoke(
+            actor=request.user, client=request.client, ip_address=_client_ip(request)
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "Protest authorization revoked: the brokerage no longer files protests for you."
+        )
+    return _back_to_checklist(client_slug)

@@ -265,6 +265,9 @@ ONLY_ROLES = {
     # Staff build, edit and file protests and record CBP's decisions (client admins too only when
     # PROTESTS_CLIENT_ADMINS_MAY_BUILD); everyone in the client reads them and downloads the PDF and CSV.
     "protests:new": {"staff_a", "manager"},
+    # Only the client's own admin gives or revokes the protest authorization.
+    "protests:authorize": {"admin_a"},
+    "protests:authorization_revoke": {"admin_a"},
     "protests:description": {"staff_a", "manager"},
     "protests:entry_add": {"staff_a", "manager"},
     "protests:entry_remove": {"staff_a", "manager"},
