@@ -17,4 +17,5 @@ RUN useradd --create-home portal && mkdir -p /data/private && chown portal /data
 USER portal
 ENV PRIVATE_STORAGE_ROOT=/data/private
 EXPOSE 8000
-CMD ["gunicorn", "brokerage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Worker class, workers, threads and timeout: ./gunicorn.conf.py (read from the working directory).
+CMD ["gunicorn", "brokerage.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

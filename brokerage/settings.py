@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any process_view (CSRF's reads the body): refuses an over-large upload unread.
+    "brokerage.uploads.UploadLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "brokerage.middleware.SecurityHeadersMiddleware",
     "clients.tenancy.StaffMFARequiredMiddleware",
@@ -307,7 +309,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Client files are the service user's alone: 0600 files in 0700 folders (the private storage and uploads).
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
-UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)  # per file
+# All the files of one upload together; a request declaring more is refused before its body is read, and
+# both limits are counted as the bytes arrive (brokerage/uploads.py).
+UPLOAD_REQUEST_MAX_BYTES = envint("UPLOAD_REQUEST_MAX_BYTES", 2 * UPLOAD_MAX_BYTES)
+FILE_UPLOAD_HANDLERS = [
+    "brokerage.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # django-import-export's admin actions check the same rights as the page they sit on: exporting needs the
 # right to view the list, importing the right to change it (clients/admin.py narrows imports further).
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

@@ -114,3 +114,27 @@ def test_static_assets_are_served_by_the_app_not_a_cdn():
         "vendor/bootstrap/bootstrap.bundle.min.js",
     ]:
         assert (ROOT / "static" / path).stat().st_size > 10_000
+
+
+def test_gunicorn_serves_with_threads_so_slow_uploads_do_not_starve_it():
+    """./gunicorn.conf.py as the image and compose read it (the drill: tests/reliability/test_slow_uploads.py)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WEB_", "GUNICORN"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--print-config", "brokerage.wsgi"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    config = dict(
+        (name.strip(), value.strip())
+        for name, _, value in (line.partition("=") for line in result.stdout.splitlines())
+    )
+    assert config["worker_class"] == "gthread"
+    assert int(config["threads"]) > 1 and int(config["timeout"]) >= 60
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web"]["command"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in (command, dockerfile):  # nothing overrides the config file on the command line
+        assert "--workers" not in line and "--worker-class" not in line and "--threads" not in line

@@ -378,3 +378,88 @@ def test_ordinary_workbook_with_a_text_table_is_still_imported(
         report = EntryReport.objects.get()
         assert report.status == EntryReport.Status.SUCCEEDED, report.message
         assert Entry.objects.count() > 0
+
+
+class _Body:
+    """A request body that counts what is read of it (or refuses to be read at all)."""
+
+    def __init__(self, data: bytes, *, readable: bool = True) -> None:
+        self.stream, self.readable, self.read_bytes = io.BytesIO(data), readable, 0
+
+    def read(self, size=-1):
+        assert self.readable, "the body was read"
+        chunk = self.stream.read(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    def readline(self, size=-1):
+        return self.read(size)
+
+
+def _multipart(importer, name: str, content: bytes) -> bytes:
+    from django.test.client import BOUNDARY, encode_multipart
+
+    return encode_multipart(BOUNDARY, {"files": [SimpleUploadedFile(name, content)]})
+
+
+def test_upload_declaring_more_than_the_limit_is_refused_before_its_body_is_read(
+    client, importer, settings, tmp_path, kept_before
+):
+    from django.test.client import MULTIPART_CONTENT
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    client.force_login(member(importer, role="client_admin"))
+    url = reverse("entries:reports", kwargs={"client_slug": importer.slug})
+    body = _Body(_multipart(importer, "big.csv", b"x" * 1000), readable=False)
+
+    # The probe's 6 GiB: only its Content-Length arrives before the refusal.
+    response = client.generic(
+        "POST",
+        url,
+        b"",
+        CONTENT_TYPE=MULTIPART_CONTENT,
+        CONTENT_LENGTH=str(6 * 1024**3),
+        **{"wsgi.input": body},
+    )
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "This upload is 6,442 MB" in page and "the limit is 210 MB per file" in page
+    assert body.read_bytes == 0
+    assert list(tmp_path.iterdir()) == []
+    with scope(client=importer):
+        assert not EntryReport.objects.exists()
+    assert _stored_files(settings) == kept_before
+
+
+def test_upload_whose_file_passes_the_limit_is_cut_off_as_it_arrives(
+    client, importer, settings, tmp_path, kept_before
+):
+    from django.test.client import MULTIPART_CONTENT
+
+    settings.UPLOAD_MAX_BYTES = 1_000_000
+    settings.UPLOAD_REQUEST_MAX_BYTES = 10_000_000  # the declared length passes; the count does not
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1_000  # so that what arrives is written to a temporary file
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    client.force_login(member(importer, role="client_admin"))
+    url = reverse("entries:reports", kwargs={"client_slug": importer.slug})
+    data = _multipart(importer, "report.csv", b"x" * 5_000_000)
+    body = _Body(data)
+
+    response = client.generic(
+        "POST",
+        url,
+        b"",
+        CONTENT_TYPE=MULTIPART_CONTENT,
+        CONTENT_LENGTH=str(len(data)),
+        **{"wsgi.input": body},
+    )
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "report.csv is larger than we accept: the limit is 1 MB per file" in page
+    assert body.read_bytes < 1_300_000  # stopped near the limit, not at the end of the 5 MB
+    assert list(tmp_path.iterdir()) == []  # the part written so far went with its temporary file
+    with scope(client=importer):
+        assert not EntryReport.objects.exists()
+    assert _stored_files(settings) == kept_before
