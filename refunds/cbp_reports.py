@@ -69,6 +69,8 @@ KINDS: dict[str, tuple[Column, ...]] = {
             "Status",
             (
                 "Result",
+                "Claim Detail Status",
+                "Entry Summary Status",
                 "Validation Status",
                 "Validation Result",
                 "Entry Status",
@@ -117,7 +119,13 @@ KINDS: dict[str, tuple[Column, ...]] = {
         Column(
             "refund_status",
             "Refund Status",
-            ("Refund Status Description", "Status", "Status Description"),
+            (
+                "Refund Secondary Status",
+                "Refund Status Description",
+                "Secondary Status",
+                "Status",
+                "Status Description",
+            ),
             required=True,
         ),
         Column("on_date", "Status Date", ("Refund Status Date", "Status Change Date", "Date")),
@@ -153,7 +161,18 @@ KINDS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
+# CBP's own words first (spec §7, claim details CSV): STATUS "Entry Summary Updated" (accepted) or "Failed"
+# (rejected, reason in ERROR_DESCRIPTION). An upload status on an entry's row ("Failed initial validation",
+# "Rejected by batch validation") means CBP refused the whole file: every entry of it is rejected, with the
+# upload status as the reason when the row gives none (UPLOAD_FAILURES).
+UPLOAD_FAILURES = {
+    "failedinitialvalidation": "Failed initial validation",
+    "rejectedbybatchvalidation": "Rejected by batch validation",
+}
 _RESULT_WORDS = {
+    "entrysummaryupdated": "accepted",
+    "failedinitialvalidation": "rejected",
+    "rejectedbybatchvalidation": "rejected",
     "accepted": "accepted",
     "accept": "accepted",
     "a": "accepted",
@@ -171,9 +190,14 @@ _RESULT_WORDS = {
     "fail": "rejected",
     "denied": "rejected",
 }
+# REV-603's "Refund Secondary Status" words as CBP writes them first: Sent to Treasury, Treasury Issued, Funds
+# Diverted, Check/ACH Returned (spec §7); then the shorter forms other exports use.
 _REFUND_STATUS_WORDS = {
-    "sent": "sent",
     "senttotreasury": "sent",
+    "treasuryissued": "issued",
+    "fundsdiverted": "diverted",
+    "checkachreturned": "ach_returned",
+    "sent": "sent",
     "scheduled": "sent",
     "submitted": "sent",
     "issued": "issued",
@@ -181,7 +205,6 @@ _REFUND_STATUS_WORDS = {
     "disbursed": "issued",
     "refundissued": "issued",
     "diverted": "diverted",
-    "fundsdiverted": "diverted",
     "offset": "diverted",
     "treasuryoffset": "diverted",
     "achreturned": "ach_returned",
@@ -216,6 +239,18 @@ class BadRow:
 
 
 _PLAIN_CENTS = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,2}))?", re.ASCII)
+
+
+def unwrap_excel_text(cell: str) -> str:
+    """``="D9P60332970"`` -> ``D9P60332970``: the text-cell formula Excel and the ACE Portal write so that a
+    number keeps its leading zeros. Anything else is returned as it is."""
+    if len(cell) >= 3 and cell[0] == "=" and cell[1] == '"' and cell[-1] == '"':
+        return cell[2:-1].replace('""', '"')
+    return cell
+
+
+def _unwrapped(cells: list[str]) -> list[str]:
+    return [unwrap_excel_text(c) if c[:2] == '="' else c for c in cells]
 
 
 def _cents(text: str, label: str) -> int | None:
@@ -284,9 +319,13 @@ class _RowParser:
         self.claims = _Memo(_claim)
         label = _DATE_LABELS.get(kind, "date")
         self.dates = _Memo(lambda text: parse_date(text, label))
-        self.results = _Memo(_word(_RESULT_WORDS, "status", "Accepted or Rejected"))
+        self.results = _Memo(_word(_RESULT_WORDS, "status", "Entry Summary Updated or Failed"))
         self.statuses = _Memo(
-            _word(_REFUND_STATUS_WORDS, "refund status", "Sent, Issued, Funds Diverted or ACH Returned")
+            _word(
+                _REFUND_STATUS_WORDS,
+                "refund status",
+                "Sent to Treasury, Treasury Issued, Funds Diverted or Check/ACH Returned",
+            )
         )
 
     def __call__(self, cells: Sequence[str], row_number: int) -> Row | BadRow:
@@ -317,7 +356,10 @@ class _RowParser:
             if reason_at is not None and reason_at < count:
                 reason = " ".join(cells[reason_at].split())
             if kind == "results":
-                result = self.results[cells[result_at] if result_at < count else ""]
+                word = cells[result_at] if result_at < count else ""
+                result = self.results[word]
+                if result == "rejected" and not reason:
+                    reason = UPLOAD_FAILURES.get(header_key(word), "")
                 return Row(row_number, number, claim, result, "" if result == "accepted" else reason[:1000])
             if kind == "rev603":
                 status = self.statuses[cells[status_at] if status_at < count else ""]
@@ -475,7 +517,7 @@ def _open_csv(handle: IO[bytes], kind: str, owned: bool, encoding: str) -> Reade
         records = []
         try:
             for cells in csv.reader(text, delimiter=delimiter):
-                records.append(cells)
+                records.append(_unwrapped(cells))
                 if len(records) == HEADER_SEARCH_ROWS:
                     break
         except csv.Error as exc:
@@ -494,7 +536,7 @@ def _open_csv(handle: IO[bytes], kind: str, owned: bool, encoding: str) -> Reade
             # Row numbers count records as a spreadsheet shows them (the header row is one of them).
             for number, cells in enumerate(reader, start=1):
                 if number > header_row:
-                    yield number, cells
+                    yield number, _unwrapped(cells)
 
         def close(text=text):
             try:

@@ -48,7 +48,10 @@ class Declaration(TenantModel):
         DRAFT = "draft", "Draft"
         FILED = "filed", "Filed"
         ACCEPTED = "accepted", "Accepted"
-        PARTIALLY_REJECTED = "partially_rejected", "Partially rejected"
+        PARTIALLY_REJECTED = (
+            "partially_rejected",
+            "Accepted with Error(s)",
+        )  # CBP's claim status: some entries rejected
         REJECTED = "rejected", "Rejected"
         DISCARDED = "discarded", "Discarded"
 

@@ -97,6 +97,7 @@ class Outcome:
     unmatched: int = 0
     updated: int = 0
     ach_returns: int = 0
+    diverted: int = 0
     declarations: list[str] = field(default_factory=list)
 
     @property
@@ -104,10 +105,19 @@ class Outcome:
         text = f"{self.rows_read:,} row{'' if self.rows_read == 1 else 's'} read: {self.matched:,} matched, "
         text += f"{self.unmatched:,} not matched; {self.updated:,} ledger "
         text += f"entr{'y' if self.updated == 1 else 'ies'} updated."
-        if self.ach_returns:
+        if self.ach_returns or self.diverted:
+            parts = []
+            if self.ach_returns:
+                parts.append(
+                    f"{plural(self.ach_returns, 'refund')} came back from the bank (Check/ACH Returned)"
+                )
+            if self.diverted:
+                parts.append(
+                    f"{plural(self.diverted, 'refund')} {'was' if self.diverted == 1 else 'were'} diverted "
+                    "(Funds Diverted)"
+                )
             text += (
-                f" {self.ach_returns:,} refunds came back from the bank: the ACH enrollment step of the onboarding "
-                "checklist is open again."
+                f" {' and '.join(parts)}: the ACH enrollment step of the onboarding checklist is open again."
             )
         return text
 
@@ -119,6 +129,7 @@ class Outcome:
             "unmatched": self.unmatched,
             "updated": self.updated,
             "ach_returns": self.ach_returns,
+            "diverted": self.diverted,
             "declarations": self.declarations,
         }
 
@@ -429,20 +440,30 @@ class _RefundStatus(_Matcher):
             ("refund_status", "refund_status_on", "refund_note"),
             ((pk, status, on_date, note[:200]) for pk, (_, status, on_date, note) in self.latest.items()),
         )
-        returned = DeclarationEntry.RefundStatus.ACH_RETURNED
-        outcome.ach_returns = sum(
-            1
+        refund = DeclarationEntry.RefundStatus
+        new = [
+            status
             for pk, (_, status, _, _) in self.latest.items()
-            if status == returned and self.before[pk] != returned
-        )
-        if outcome.ach_returns:
+            if status in (refund.ACH_RETURNED, refund.DIVERTED) and self.before[pk] != status
+        ]
+        outcome.ach_returns = new.count(refund.ACH_RETURNED)
+        outcome.diverted = new.count(refund.DIVERTED)
+        if new:
+            # Spec §7: Funds Diverted and Check/ACH Returned both reopen the ACH enrollment in onboarding.
             from clients.onboarding_services import ach_refund_returned
 
+            what = []
+            if outcome.ach_returns:
+                what.append(
+                    f"{plural(outcome.ach_returns, 'refund')} returned by the bank (Check/ACH Returned)"
+                )
+            if outcome.diverted:
+                what.append(f"{plural(outcome.diverted, 'refund')} diverted (Funds Diverted)")
             ach_refund_returned(
                 actor=self.report.created_by,
                 client=self.report.client,
                 note=(
-                    f"CBP reported {plural(outcome.ach_returns, 'refund')} returned by the bank "
+                    f"CBP reported {' and '.join(what)} "
                     f"({self.report.get_kind_display()}, {os.path.basename(self.report.original_name)}): "
                     "check the ACH enrollment in the ACE Portal and tell CBP's ACH Refund Support."
                 ),

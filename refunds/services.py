@@ -26,7 +26,7 @@ from entries.registry import current_registry
 
 from . import cape, selectors
 from .deadlines import RULES_2026_1
-from .eligibility import HOLD_BACK_REASONS, hold_back_reason
+from .eligibility import HOLD_BACK_REASONS, PHASE2, hold_back_reason
 from .models import CbpReport, Declaration, DeclarationBatch, DeclarationEntry
 
 logger = logging.getLogger(__name__)
@@ -315,6 +315,21 @@ def declaration_record_filing(
     return declaration
 
 
+def _check_phase2_refile(row: DeclarationEntry) -> None:
+    """A Phase 2 entry may be declared again only while it is still on Phase 2 today: within its 80 days
+    after liquidation and with no Type 09 reconciliation entry marked as filed (spec §5 rule 10, §7)."""
+    facts = Entry.objects.filter(client=row.client_id, pk=row.entry_id).values(*FACT_FIELDS).first()
+    today = timezone.localdate()
+    c = classify_facts(facts, as_of=today, registry=current_registry(), explain=False)
+    if str(c.refund_path) == PHASE2:
+        return
+    if facts["marked_reconciliation_filed"]:
+        why = "a Type 09 reconciliation entry is marked as filed (CBP takes these entries in a later phase)"
+    else:
+        why = f"it is no longer within its 80 days after liquidation (its path today is {c.refund_path})"
+    raise ValidationError(f"{row.entry_number} cannot be declared again in Phase 2: {why}.")
+
+
 def declaration_entry_allow_refile(
     *, actor: User, declaration: Declaration, entry_number: str, note: str
 ) -> DeclarationEntry:
@@ -337,6 +352,8 @@ def declaration_entry_allow_refile(
             raise ValidationError("Only an entry CBP rejected in this declaration can be allowed again.")
         if row.refile_allowed:
             return row
+        if row.refund_path == PHASE2:
+            _check_phase2_refile(row)
         row.refile_allowed = True
         row.save(update_fields=["refile_allowed"])
         audit.record(

@@ -134,20 +134,20 @@ def test_staff_build_download_file_record_results_and_next_action(
     page.click("nav[aria-label=breadcrumb] >> text=Claims")
     page.wait_for_selector("#declarations")
     declaration_row = page.locator("#declarations tbody tr", has_text=CLAIM)
-    assert "Partially rejected" in declaration_row.inner_text()
+    assert "Accepted with Error(s)" in declaration_row.inner_text()
     rejections = page.locator("#rejections tbody tr")
     assert rejections.count() == 1
     assert display(rejected) in rejections.inner_text() and PROTEST_REASON in rejections.inner_text()
-    assert "Wait for the protest decision: the refund comes through the protest" in rejections.inner_text()
+    assert "The protest decides the refund" in rejections.inner_text()
     shot(page, "13-cape-claims-next-action")
 
     # And the declaration's page, entry by entry.
     declaration_row.locator(f"a:has-text('{CLAIM}')").click()
     page.wait_for_selector("#ledger")
-    assert page.inner_text("#declaration-status") == "Partially rejected"
+    assert page.inner_text("#declaration-status") == "Accepted with Error(s)"
     row = page.locator("#ledger tbody tr.table-danger")
     assert row.count() == 1 and display(rejected) in row.inner_text()  # dashed, as a person reads it
-    assert PROTEST_REASON in row.inner_text() and "Wait for the protest decision" in row.inner_text()
+    assert PROTEST_REASON in row.inner_text() and "The protest decides the refund" in row.inner_text()
     assert page.locator("#ledger tbody tr", has_text="Accepted").count() == len(accepted)
     shot(page, "14-cape-declaration-rejection")
     assert not page.console_errors, page.console_errors

@@ -234,7 +234,7 @@ def test_results_report_page_links_each_declaration_with_its_split(client, membe
     first, second = two_claims["first"], two_claims["second"]
     row = _row_of(table, "CAPE-0001")
     cells = [td.text() for td in row.find_all("td")]
-    assert cells[:5] == ["CAPE claim CAPE-0001", "Partially rejected", "2", "1", "3"]
+    assert cells[:5] == ["CAPE claim CAPE-0001", "Accepted with Error(s)", "2", "1", "3"]
     assert "text-bg-danger" in _badge(row).classes
     links = {a.attrs["href"] for a in row.find_all("a")}
     assert links == {first.get_absolute_url(), first.get_absolute_url() + "#ledger"}

@@ -220,7 +220,7 @@ def test_entry_page_shows_a_rejected_entrys_next_action(client, member_a, client
     text = page.content.decode()
     assert page.status_code == 200
     assert "Rejected by CBP in claim CAPE-0001" in text
-    assert "Wait for the protest decision" in text
+    assert "The protest decides the refund" in text
     assert "CAPE filing history" in text
 
 
@@ -242,7 +242,7 @@ def test_staff_cape_page_shows_caseload_totals_and_the_queue(
 ):
     client.force_login(staff_a)
     page = client.get(reverse("staff:cape")).content.decode()
-    assert "Alpha Imports LLC" in page and "Wait for the protest decision" in page
+    assert "Alpha Imports LLC" in page and "The protest decides the refund" in page
 
     client.force_login(staff_b)
     page = client.get(reverse("staff:cape")).content.decode()

@@ -129,7 +129,7 @@ def test_results_are_recorded_per_entry_and_unmatched_rows_reported(client_a, st
     rejected = row(client_a, E[3])
     assert rejected.status == "rejected" and rejected.cbp_reason == "Entry is subject to an active PROTEST"
     assert rejected.reason.code == "protest"
-    assert rejected.next_action.startswith("Wait for the protest decision")
+    assert rejected.next_action.startswith("The protest decides the refund")
     assert rejected.result_report_id == report.pk
     assert row(client_a, E[5]).reason is None and row(client_a, E[5]).next_action == UNKNOWN_REASON_ACTION
     with scope(client=client_a):
