@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     Exists,
     IntegerField,
@@ -58,6 +59,8 @@ class ClientRow:
     next_deadline: date | None = None
     ledger: dict = field(default_factory=dict)
     open_rejections: int = 0
+    protests: dict = field(default_factory=dict)  # drafts, pending, allowed, denied (protests app)
+    protest_deadline: date | None = None  # the nearest protest deadline of its entries
 
     @property
     def queue_rank(self) -> int:
@@ -156,6 +159,42 @@ def _chart_weeks(client_ids: list[int], today: date):
     )
 
 
+# A protest's status counted in the caseload's protest column (partially allowed counts as allowed).
+PROTEST_COLUMNS = {
+    "draft": "drafts",
+    "filed": "pending",
+    "allowed": "allowed",
+    "partially_allowed": "allowed",
+    "denied": "denied",
+}
+
+
+def _protest_figures(rows: dict[int, ClientRow], today: date) -> None:
+    """Protests per client by status, and each client's nearest protest deadline: two grouped queries."""
+    from protests.models import Protest
+
+    for row in rows.values():
+        row.protests = dict.fromkeys(("drafts", "pending", "allowed", "denied"), 0)
+    for client_id, status, count in (
+        Protest.objects.filter(client_ids_in(list(rows)), status__in=list(PROTEST_COLUMNS))
+        .values("client_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("client_id", "status", "n")
+        .order_by()
+    ):
+        rows[client_id].protests[PROTEST_COLUMNS[status]] += count
+    for client_id, nearest in (
+        Entry.objects.filter(
+            client_ids_in(list(rows)), next_deadline_kind="protest_deadline", next_deadline__gte=today
+        )
+        .values("client_id")
+        .annotate(nearest=Min("next_deadline"))
+        .values_list("client_id", "nearest")
+        .order_by()
+    ):
+        rows[client_id].protest_deadline = nearest
+
+
 def caseload_dashboard(
     *,
     user: User,
@@ -199,6 +238,7 @@ def caseload_dashboard(
         pipeline = dict(_pipeline(list(rows)))
         for client_id, nearest in _nearest_deadlines(list(rows), today):
             rows[client_id].next_deadline = nearest
+        _protest_figures(rows, today)
         weeks = [ZERO] * CHART_WEEKS
         for week, amount in _chart_weeks(list(rows), today):
             weeks[week] = amount
@@ -291,6 +331,16 @@ def deadline_alerts(
             next_deadline__lte=last,
         ).only(
             "client_id", "entry_number", "refund_path", "ieepa_duty", "next_deadline", "next_deadline_kind"
+        )
+        # An entry near its protest deadline that no protest (draft or filed) holds yet is flagged as such.
+        from protests.models import ProtestEntry
+
+        due = due.annotate(
+            in_protest=Exists(
+                ProtestEntry.objects.filter(entry=OuterRef("pk")).exclude(
+                    status__in=[ProtestEntry.Status.RELEASED, ProtestEntry.Status.WITHDRAWN]
+                )
+            )
         )
         if after:
             due = due.exclude(next_deadline=after[0], entry_number__lte=after[1])

@@ -358,3 +358,22 @@ def test_decision_list_upload_is_header_tolerant(client_a, staff_a):
         entries[2].entry_number: "pending",
     }
     assert protest.status == "filed"  # one entry still awaits CBP
+
+
+def test_caseload_counts_protests_and_alerts_flag_entries_in_no_draft(client, client_a, staff_a):
+    drafted = protest_entries(client_a, 2, days=175)
+    (protest,) = build(client_a, staff_a)
+    (undrafted,) = protest_entries(client_a, 1, start=9, days=176)
+    with scope(client=client_a):
+        Entry.objects.filter(pk__in=[e.pk for e in [*drafted, undrafted]]).update(
+            next_deadline_kind="protest_deadline"
+        )
+        for e in [*drafted, undrafted]:
+            Entry.objects.filter(pk=e.pk).update(next_deadline=e.liquidation_date + timedelta(days=180))
+    client.force_login(staff_a)
+    page = client.get(reverse("staff:caseload")).content.decode()
+    assert "1 draft · 0 pending · 0 allowed · 0 denied" in page
+    assert f"protest by {undrafted.liquidation_date + timedelta(days=180):%b %-d, %Y}" in page
+    alerts = client.get(reverse("staff:deadlines")).content.decode()
+    assert alerts.count("no-protest-draft") == 1 and alerts.count("in a protest draft") == 2
+    assert protest.entry_count == 2
