@@ -11,6 +11,7 @@ from django.apps import apps
 from django.utils import timezone
 from django_scopes import scope
 
+from entries.entry_numbers import display
 from entries.models import Entry, EntryLine
 from entries.reminder_services import calendar_feed_create
 from protests.authorization import protest_authorization_grant
@@ -74,7 +75,7 @@ def test_draft_filed_denied_and_the_court_deadline_on_the_clients_calendar(page,
 
     page.click("#drafts a")
     page.wait_for_url(re.compile(r"/protests/[0-9a-f-]{36}/$"))
-    assert entry.entry_number in page.inner_text("#protest-entries")
+    assert display(entry.entry_number) in page.inner_text("#protest-entries")  # dashed, as a person reads it
     assert "Acme Imports LLC" in page.inner_text("#contents") and "8471.30.0100" in page.content()
     page.click("#pdf-generate")
     page.wait_for_selector("#pdf-download")

@@ -26,6 +26,7 @@ CLIENT_PAGES = [
     ("entries", "/c/acme/entries/"),
     ("entry", "{entry}"),
     ("claims", "/c/acme/claims/"),
+    ("protests", "/c/acme/protests/"),
     ("declaration", "{declaration}"),
     ("letters", "/c/acme/letters/"),
     ("team", "/c/acme/team/"),
@@ -43,6 +44,7 @@ STAFF_PAGES = [
     ("staff-reports", "/staff/reports/"),
     ("staff-cape", "/staff/cape/"),
     ("staff-letters", "/staff/letters/"),
+    ("staff-protests-new", "/c/acme/protests/new/"),
     ("staff-entries", "/c/acme/entries/"),
     ("staff-entry", "{entry}"),
     ("staff-declaration-new", "/c/acme/claims/new/"),
@@ -120,15 +122,37 @@ def test_no_page_scrolls_sideways_at_390px(page, new_page, acme):
     assert not too_wide, f"pages wider than {PHONE['width']} px (scrollWidth): {too_wide}"
 
 
-def test_amounts_are_never_cut_at_390px(page, acme):
-    """The figures on the overview and the entries list show in full: no ellipsis, nothing clipped."""
+# A figure tile's value is clipped (wider than its box) or wrapped (taller than one line); a table's amount
+# cell is clipped. Table cells have padding, so only the tiles are measured for wrapping.
+AMOUNTS_CUT = """() => [...document.querySelectorAll('.stat .value, td.text-end')]
+    .filter(el => el.offsetParent !== null)
+    .filter(el => el.scrollWidth > el.clientWidth + 1
+        || (el.matches('.stat .value')
+            && el.getBoundingClientRect().height > 1.8 * parseFloat(getComputedStyle(el).fontSize)))
+    .map(el => el.textContent.trim())"""
+
+
+def test_amounts_are_never_cut_at_390px(page, new_page, acme):
+    """The figures show in full on one line: nothing clipped, no amount broken over two lines."""
     page.set_viewport_size(PHONE)
     login(page, "ines@acme.example")
-    for url in ("/c/acme/", "/c/acme/entries/"):
-        page.goto(page.base + url)
-        clipped = page.evaluate(
-            """() => [...document.querySelectorAll('.stat .value, td.text-end, .amount')]
-                .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
-                .map(el => el.textContent.trim())"""
-        )
-        assert not clipped, f"amounts cut on {url}: {clipped}"
+    staff = new_page()
+    staff.set_viewport_size(PHONE)
+    login(staff, "sam@broker.example", totp_secret=acme["staff_secret"])
+    for person, url in [
+        (page, "/c/acme/"),
+        (page, "/c/acme/entries/"),
+        (page, acme["entry"]),
+        (staff, "/staff/"),
+        (staff, "/c/acme/protests/new/?as_of=" + timezone.localdate().isoformat()),
+        (staff, "/c/acme/claims/new/?as_of=" + timezone.localdate().isoformat()),
+    ]:
+        person.goto(person.base + url)
+        assert person.locator(".stat .value, td.text-end").count(), url  # the page shows amounts
+        cut = person.evaluate(AMOUNTS_CUT)
+        assert not cut, f"amounts cut on {url}: {cut}"
+    # The overview's table of paths fits its card: every amount in view without scrolling the card.
+    page.goto(page.base + "/c/acme/")
+    assert page.evaluate(
+        "() => [...document.querySelectorAll('figure.table-responsive')].every(f => f.scrollWidth <= f.clientWidth)"
+    )
