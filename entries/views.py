@@ -19,7 +19,7 @@ from refunds.deadlines import CURRENT_RULES
 from refunds.interest import estimate_interest
 
 from . import selectors, services
-from .classification import REASON_LABELS, Reason
+from .classification import REASON_LABELS
 from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
@@ -254,21 +254,9 @@ def entry_bulk(request, client_slug):
     return redirect(back)
 
 
-EXCLUSION_REASONS = [
-    (str(reason), REASON_LABELS[reason])
-    for reason in (
-        Reason.RECONCILIATION_ENTRY,
-        Reason.DUTY_DEFERRAL_ENTRY,
-        Reason.TIB_ENTRY,
-        Reason.DRAWBACK,
-        Reason.ACTIVE_PROTEST,
-        Reason.SURETY_PAID,
-        Reason.ADCVD_LIQUIDATION_PENDING,
-        Reason.RECONCILIATION_FILED,
-        Reason.ADCVD_PENDING,
-        Reason.LIQUIDATION_STATUS_MISSING,
-    )
-]
+# Every reason an entry can store, from the one list of reasons and their labels (needs-data reasons too:
+# the import and re-classification store them in exclusion_reason).
+EXCLUSION_REASONS = [(str(reason), label) for reason, label in REASON_LABELS.items()]
 
 
 def _export(client, entries, fmt: str, today):

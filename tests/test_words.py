@@ -395,3 +395,11 @@ def test_login_page_looks_like_the_portal(client, db):
     html = client.get(reverse("account_login")).content.decode()
     assert 'class="mb-3 field' in html and 'class="form-label" for="id_login"' in html  # the portal's fields
     assert "btn btn-primary" in html and "by invitation" in html
+
+
+def test_entries_reason_filter_offers_every_reason_from_the_one_list(client, client_a, admin_a):
+    client.force_login(admin_a)
+    html = client.get(reverse("entries:list", kwargs={"client_slug": client_a.slug})).content.decode()
+    select = html[html.index('name="reason"') : html.index("</select>", html.index('name="reason"'))]
+    for reason, text in classification.REASON_LABELS.items():
+        assert f'value="{reason}"' in select and text in select
