@@ -64,7 +64,11 @@ def visible_text(html: str) -> str:
 UNDASHED = re.compile(r"\b[A-Z0-9]{3}[0-9]{8}\b")
 
 
+URL = re.compile(r"https?://\S+")
+
+
 def raw_codes(text: str) -> list[str]:
+    text = URL.sub(" ", text)  # an address is for the browser, not read as words
     found = SNAKE.findall(text) + DOTTED.findall(text)
     found += [n for n in UNDASHED.findall(text) if entry_numbers.is_valid(n)]
     return sorted(set(found))
@@ -403,3 +407,15 @@ def test_entries_reason_filter_offers_every_reason_from_the_one_list(client, cli
     select = html[html.index('name="reason"') : html.index("</select>", html.index('name="reason"'))]
     for reason, text in classification.REASON_LABELS.items():
         assert f'value="{reason}"' in select and text in select
+
+
+def test_emails_a_person_reads_show_no_raw_code(client_a, rich_client, admin_a, mailoutbox):
+    """The reminder digest (deadlines and path changes) and the emails the fixture's actions sent."""
+    from entries.reminder_services import reminders_send
+
+    reminders_send(today=timezone.localdate())
+    assert any("Deadlines to act on" in m.subject for m in mailoutbox)
+    for message in mailoutbox:
+        texts = [message.subject, message.body] + [visible_text(html) for html, _ in message.alternatives]
+        for text in texts:
+            assert not raw_codes(text), f"“{message.subject}” shows {raw_codes(text)}"
