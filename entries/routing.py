@@ -108,6 +108,7 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
             ).values_list("number", "client_id")
         }
     job_start(report)
+    report.rows_read = report.rows_unmatched = 0  # a redelivered task counts from the start again
     with tempfile.TemporaryDirectory(prefix="broker-report-") as folder:
         # Every output goes to a file in the folder, so memory stays flat however many rows are not routed.
         unmatched_path = Path(folder) / "unmatched.csv"

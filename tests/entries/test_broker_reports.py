@@ -155,3 +155,17 @@ def test_routing_with_fewer_open_files_than_clients_routes_every_row(
     assert sum(rows for rows, _ in expected.values()) == 470
     with scopes_disabled():
         assert sorted(Entry.objects.values_list("entry_number", "line_count", "ieepa_duty")) == lines
+
+
+def test_routing_again_a_redelivered_report_counts_its_rows_once(
+    client, two_clients, django_capture_on_commit_callbacks
+):
+    from entries.routing import broker_report_route
+
+    client.force_login(staff_user(manager=True))
+    _upload(client, _combined(), capture=django_capture_on_commit_callbacks)
+    report = BrokerReport.objects.get()
+    broker_report_route(report=report)  # the task delivered again (a worker died after routing)
+    report.refresh_from_db()
+    assert (report.rows_read, report.rows_unmatched) == (471, 1)
+    assert sum(r["rows"] for r in report.routed) == 470
