@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django_scopes import scope, scopes_disabled
 
 from brokerage.spreadsheets import safe_cell
+from brokerage.words import plural
 
 from . import audit
 from .emails import send_templated
@@ -412,5 +413,5 @@ def audit_export_build(*, export: AuditExport) -> AuditExport:
     except Exception as exc:
         job_fail(export, message=f"The export failed: {exc}")
         raise
-    job_succeed(export, message=f"{total} events exported.")
+    job_succeed(export, message=f"{plural(total, 'event')} exported.")
     return export

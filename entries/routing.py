@@ -21,6 +21,7 @@ from django_scopes import scope, scopes_disabled
 
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import local_path
+from brokerage.words import plural
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
@@ -164,8 +165,8 @@ def broker_report_route(*, report: BrokerReport, as_of: date | None = None) -> B
     report.save(update_fields=["rows_read", "rows_unmatched", "routed", "unmatched_file"])
     job_succeed(
         report,
-        message=f"{report.rows_read - report.rows_unmatched:,} rows routed to {len(report.routed)} clients; "
-        f"{report.rows_unmatched:,} rows not routed.",
+        message=f"{plural(report.rows_read - report.rows_unmatched, 'row')} routed to "
+        f"{plural(len(report.routed), 'client')}; {plural(report.rows_unmatched, 'row')} not routed.",
     )
     return report
 

@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from brokerage.storage import local_path
+from brokerage.words import plural
 from clients import audit
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
@@ -416,12 +417,12 @@ def _audit_result(report: EntryReport, action: str, data: dict) -> None:
 
 def summary(report: EntryReport) -> str:
     parts = [
-        f"{report.entries_created:,} entries created",
+        f"{plural(report.entries_created, 'entry', 'entries')} created",
         f"{report.entries_updated:,} updated",
         f"{report.entries_unchanged:,} unchanged",
-        f"{report.rows_rejected:,} rows rejected",
+        f"{plural(report.rows_rejected, 'row')} rejected",
     ]
-    text = ", ".join(parts) + f" ({report.rows_read:,} rows read)."
+    text = ", ".join(parts) + f" ({plural(report.rows_read, 'row')} read)."
     if report.entries_kept:
         text += f" {kept_summary(report.entries_kept)}"
     return text
