@@ -388,13 +388,45 @@ def _settle_declarations(report: CbpReport, declaration_ids: set[int]) -> list[s
 
 
 class _Es022(_Matcher):
-    """Refunds paid: principal and interest per entry (summed over the file's rows for that entry)."""
+    """Refunds paid: principal and interest per entry (summed over the file's rows for that entry).
+
+    A row without a claim number for an entry in no CAPE declaration is matched, by entry, to an allowed protest
+    (protests.ProtestEntry): CBP refunds an allowed protest's reliquidation in the same report.
+    """
 
     def __init__(self, *args):
         super().__init__(*args)
         self.paid: dict[int, tuple[int, int, date | None]] = {}
+        self.protest_paid: dict[int, tuple[int, int, date | None]] = {}
+        self._allowed: dict[str, int] | None = None
+
+    def allowed_protest(self, number: str) -> int | None:
+        if self._allowed is None:
+            from protests.models import ProtestEntry
+
+            self._allowed = dict(
+                ProtestEntry.objects.filter(
+                    client=self.report.client, status__in=["allowed", "partially_allowed"]
+                ).values_list("entry_number", "pk")
+            )
+        return self._allowed.get(number)
+
+    @staticmethod
+    def _add(paid: dict, pk: int, row: Row) -> None:
+        interest = row.interest_cents or 0
+        before = paid.get(pk)
+        if before is None:
+            paid[pk] = (row.principal_cents, interest, row.on_date)
+        else:
+            latest = max((d for d in (before[2], row.on_date) if d), default=None)
+            paid[pk] = (before[0] + row.principal_cents, before[1] + interest, latest)
 
     def take(self, row: Row) -> None:
+        if not row.claim_number and self.ledger.live(row.entry_number) is None:
+            protest_pk = self.allowed_protest(row.entry_number)
+            if protest_pk is not None:
+                self._add(self.protest_paid, protest_pk, row)
+                return
         found = self.accepted_row(row)
         if found is None:
             return
@@ -415,6 +447,22 @@ class _Es022(_Matcher):
                 for pk, (principal, interest, on_date) in self.paid.items()
             ),
         )
+        if self.protest_paid:
+            from protests.models import ProtestEntry
+
+            table = ProtestEntry._meta.db_table
+            update_from_rows(
+                table,
+                key="id",
+                columns=("principal_refunded", "interest_refunded", "refunded_on"),
+                rows=[
+                    (pk, Decimal(principal) * cent, Decimal(interest) * cent, on_date)
+                    for pk, (principal, interest, on_date) in self.protest_paid.items()
+                ],
+                where=f"{table}.client_id = %s",
+                params=[self.report.client_id],
+            )
+            outcome.updated += len(self.protest_paid)
 
 
 class _RefundStatus(_Matcher):

@@ -377,3 +377,39 @@ def test_caseload_counts_protests_and_alerts_flag_entries_in_no_draft(client, cl
     alerts = client.get(reverse("staff:deadlines")).content.decode()
     assert alerts.count("no-protest-draft") == 1 and alerts.count("in a protest draft") == 2
     assert protest.entry_count == 2
+
+
+def test_an_allowed_protest_is_refunded_through_es022_by_entry(client_a, staff_a):
+    from tests.refunds.test_reconciliation import csv_bytes, process
+
+    allowed, denied = protest_entries(client_a, 2)
+    (protest,) = build(client_a, staff_a)
+    file_it(client_a, staff_a, protest, filed_on=today() - timedelta(days=20))
+    with scope(client=client_a):
+        following.protest_decide(
+            actor=staff_a,
+            protest=protest,
+            decision="allowed",
+            decided_on=today() - timedelta(days=5),
+            entry_numbers=[allowed.entry_number],
+        )
+        following.protest_decide(
+            actor=staff_a, protest=protest, decision="denied", decided_on=today() - timedelta(days=5)
+        )
+    report = process(
+        client_a,
+        staff_a,
+        "es022",
+        csv_bytes(
+            [
+                ["Entry Number", "Principal Amount", "Interest Amount", "Refund Date"],
+                [allowed.entry_number, "100.00", "7.25", f"{today():%m/%d/%Y}"],
+                [denied.entry_number, "100.00", "7.25", f"{today():%m/%d/%Y}"],
+            ]
+        ),
+    )
+    with scope(client=client_a):
+        rows = dict(ProtestEntry.objects.values_list("entry_number", "principal_refunded"))
+        problems = list(report.problems.values_list("reason", flat=True))
+    assert rows == {allowed.entry_number: Decimal("100.00"), denied.entry_number: None}
+    assert report.rows_unmatched == 1 and "is in no pending or accepted declaration" in problems[0]
