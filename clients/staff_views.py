@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
+from brokerage.words import possessive
 
 from . import selectors, services
 from .forms import AssignmentForm, ClientCreateForm
@@ -60,7 +61,7 @@ def assignment_change(request, client_id):
     try:
         if request.POST.get("action") == "unassign":
             services.staff_unassign(actor=request.user, client=client, staff=staff)
-            messages.success(request, f"{client.legal_name} removed from {staff}'s caseload.")
+            messages.success(request, f"{client.legal_name} removed from {possessive(str(staff))} caseload.")
         else:
             services.staff_assign(actor=request.user, client=client, staff=staff)
             messages.success(request, f"{client.legal_name} assigned to {staff}.")
