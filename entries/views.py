@@ -371,6 +371,8 @@ def _timeline(entry, live) -> list[dict]:
         ("CAPE window closes (liquidation + 80 days)", live.cape_window_closes),
         ("Protest deadline (liquidation + 180 days)", live.protest_deadline),
     ]
+    if entry.court_deadline:  # the protest was denied: 180 days to contest it in court (28 U.S.C. 2636(a))
+        items.append(("Court deadline (CIT action, denial + 180 days)", entry.court_deadline))
     if entry.entry_date and not entry.liquidation_date:
         items.append(
             (

@@ -413,3 +413,18 @@ def test_an_allowed_protest_is_refunded_through_es022_by_entry(client_a, staff_a
         problems = list(report.problems.values_list("reason", flat=True))
     assert rows == {allowed.entry_number: Decimal("100.00"), denied.entry_number: None}
     assert report.rows_unmatched == 1 and "is in no pending or accepted declaration" in problems[0]
+
+
+def test_the_entry_page_shows_the_court_deadline(client, client_a, staff_a, member_a):
+    (entry,) = protest_entries(client_a, 1, days=150)
+    (protest,) = build(client_a, staff_a)
+    file_it(client_a, staff_a, protest, filed_on=today() - timedelta(days=30))
+    denied_on = today() - timedelta(days=3)
+    with scope(client=client_a):
+        following.protest_decide(actor=staff_a, protest=protest, decision="denied", decided_on=denied_on)
+    client.force_login(member_a)
+    page = client.get(
+        reverse("entries:detail", kwargs={"client_slug": client_a.slug, "entry_number": entry.entry_number})
+    ).content.decode()
+    assert "Court deadline (CIT action, denial + 180 days)" in page
+    assert f"{denied_on + timedelta(days=180):%Y}" in page
