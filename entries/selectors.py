@@ -83,8 +83,14 @@ def filtered_entries(*, client: Client, params, today):
         entries = entries.filter(importer_number=params["importer"])
     window = params.get("window", "")
     if window in DEADLINE_WINDOWS:
+        from .reminders import REMINDED_KINDS
+
+        # Deadlines as FIGURES["due_30"] counts them: a CAPE window or protest deadline, not a projected
+        # liquidation, so that "deadline within 30 days" lists the entries the figure adds up.
         entries = entries.filter(
-            next_deadline__gte=today, next_deadline__lte=today + timedelta(days=DEADLINE_WINDOWS[window])
+            next_deadline_kind__in=REMINDED_KINDS,
+            next_deadline__gte=today,
+            next_deadline__lte=today + timedelta(days=DEADLINE_WINDOWS[window]),
         )
     elif window == "past":
         entries = entries.filter(refund_path="finally_liquidated")

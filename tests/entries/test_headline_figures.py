@@ -94,3 +94,12 @@ def test_each_figure_shows_its_definition_as_help_text(figures_data, client, adm
         assert label in overview and help_text in overview
         assert label in caseload and help_text in caseload
         assert f"{label}: {help_text}" in body
+
+
+def test_the_deadline_filter_lists_the_entries_the_figure_adds_up(figures_data, client, member_a):
+    client.force_login(member_a)
+
+    html = client.get(reverse("entries:list", kwargs={"client_slug": "client-a"}), {"window": "30"})
+
+    listed = set(re.findall(r'href="/c/client-a/entries/([A-Z0-9]{11})/"', html.content.decode()))
+    assert listed == {"ABC12345676", "ABC12345692"}  # $1,000 + $500: not the projected liquidation's $300
