@@ -171,18 +171,21 @@ PROTEST_COLUMNS = {
 
 def _protest_figures(rows: dict[int, ClientRow], today: date) -> None:
     """Protests per client by status, and each client's nearest protest deadline: two grouped queries."""
+    from protests.drafting import URGENT_DAYS
     from protests.models import Protest
 
     for row in rows.values():
-        row.protests = dict.fromkeys(("drafts", "pending", "allowed", "denied"), 0)
-    for client_id, status, count in (
+        row.protests = dict.fromkeys(("drafts", "pending", "allowed", "denied"), 0) | {"urgent": False}
+    for client_id, status, count, nearest in (
         Protest.objects.filter(client_ids_in(list(rows)), status__in=list(PROTEST_COLUMNS))
         .values("client_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("client_id", "status", "n")
+        .annotate(n=Count("id"), nearest=Min("earliest_deadline"))
+        .values_list("client_id", "status", "n", "nearest")
         .order_by()
     ):
         rows[client_id].protests[PROTEST_COLUMNS[status]] += count
+        if status == "draft" and nearest is not None and (nearest - today).days < URGENT_DAYS:
+            rows[client_id].protests["urgent"] = True  # a draft is urgent everywhere, the caseload too
     for client_id, nearest in (
         Entry.objects.filter(
             client_ids_in(list(rows)), next_deadline_kind="protest_deadline", next_deadline__gte=today

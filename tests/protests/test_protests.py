@@ -373,6 +373,7 @@ def test_caseload_counts_protests_and_alerts_flag_entries_in_no_draft(client, cl
     client.force_login(staff_a)
     page = client.get(reverse("staff:caseload")).content.decode()
     assert "1 draft · 0 pending · 0 allowed · 0 denied" in page
+    assert "urgent protest" in page  # 5 days left on the draft's nearest entry
     assert f"protest by {undrafted.liquidation_date + timedelta(days=180):%b %-d, %Y}" in page
     alerts = client.get(reverse("staff:deadlines")).content.decode()
     assert alerts.count("no-protest-draft") == 1 and alerts.count("in a protest draft") == 2
