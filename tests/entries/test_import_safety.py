@@ -212,3 +212,19 @@ def test_refused_upload_shows_no_original_file_link(importer_client, client):
         reverse("entries:report_file", kwargs={"client_slug": "safety", "public_id": report.public_id})
         not in page
     )
+
+
+def test_import_command_prints_the_kept_entries(importer_client, tmp_path):
+    from io import StringIO
+
+    _import(importer_client, _csv(*_rows(BIG, 3)), "full.csv")
+    path = tmp_path / "cut.csv"
+    path.write_bytes(_csv(*_rows(BIG, 1)))
+    out = StringIO()
+
+    call_command("import_ace_report", "--client", "safety", str(path), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"{path}: created 0 updated 0 unchanged 0 rejected 0 rows"  # its columns, as before
+    assert lines[1] == "  kept: 1 entry kept: the report had fewer lines than stored (listed for review)."
+    assert _entry(importer_client, BIG).line_count == 6
