@@ -136,7 +136,7 @@ class Client(models.Model):
 
 
 # Tables without a client that every staff member may read in the Django admin.
-STAFF_READABLE_REFERENCE = {"entries.chapter99rule", "refunds.rejectionreason"}
+STAFF_READABLE_REFERENCE = {"entries.chapter99rule", "refunds.rejectionreason", "refunds.interestrate"}
 
 
 def _staff_may_read(perm: str) -> bool:

@@ -17,6 +17,7 @@ from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
 from refunds.deadlines import CURRENT_RULES
 from refunds.interest import estimate_interest
+from refunds.selectors import interest_basis_for, interest_rate_table
 
 from . import selectors, services
 from .classification import REASON_LABELS
@@ -331,10 +332,14 @@ def entry_detail(request, client_slug, entry_number):
         as_of=today,
         registry=current_registry(),
     )
-    interest = None
+    interest = interest_basis = None
     refundable = entry.ieepa_duty
-    if refundable and entry.entry_summary_date:
-        interest = estimate_interest(principal=refundable, from_date=entry.entry_summary_date, to_date=today)
+    if refundable and entry.entry_summary_date and entry.entry_summary_date <= today:
+        rates = interest_rate_table()
+        interest = estimate_interest(
+            principal=refundable, from_date=entry.entry_summary_date, to_date=today, table=rates
+        )
+        interest_basis = interest_basis_for(from_date=entry.entry_summary_date, to_date=today, table=rates)
     return render(
         request,
         "entries/entry_detail.html",
@@ -344,6 +349,7 @@ def entry_detail(request, client_slug, entry_number):
             "rules": CURRENT_RULES,
             "today": today,
             "interest": interest,
+            "interest_basis": interest_basis,
             "lines": entry.lines.all(),
             "history": entry.history.select_related("actor")[:50],
             "timeline": _timeline(entry, live),

@@ -13,6 +13,7 @@ from clients.models import Client
 from clients.tenancy import ClientAccess
 from entries.models import Entry, EntryLine
 from refunds.interest import estimate_interest
+from refunds.selectors import interest_rate_table
 
 from . import drafting
 from .models import Protest, ProtestAuthorization, ProtestDocument, ProtestEntry
@@ -159,8 +160,11 @@ def protest_plan(*, client: Client, as_of: date) -> tuple[drafting.Plan, int]:
 
 
 def interest_factors(days: set[date], as_of: date) -> dict[date, Decimal]:
+    # The rates are data (refunds.InterestRate, spec §7a), read once per call.
+    table = interest_rate_table()
     return {
-        day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of) / _FACTOR_PRINCIPAL
+        day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of, table=table)
+        / _FACTOR_PRINCIPAL
         for day in days
         if day <= as_of
     }

@@ -2,7 +2,36 @@ from django.contrib import admin
 
 from clients.admin import TenantReadOnly
 
-from .models import CbpReport, Declaration, DeclarationEntry, RejectionReason
+from .models import CbpReport, Declaration, DeclarationEntry, InterestRate, RejectionReason
+
+
+@admin.register(InterestRate)
+class InterestRateAdmin(admin.ModelAdmin):
+    """The IRS overpayment rates by quarter (spec §7a): staff managers add each new quarter when the IRS
+    announces it; everyone else reads. The admin's history keeps who changed what and when."""
+
+    list_display = [
+        "quarter_start",
+        "noncorporate_rate",
+        "corporate_rate",
+        "source",
+        "updated_by",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def has_add_permission(self, request):
+        return request.user.is_staff_manager
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff_manager
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_staff_manager
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(RejectionReason)

@@ -4,13 +4,17 @@ Pure: no Django. 1505(c) applies the overpayment rates of 26 U.S.C. 6621, compou
 26 U.S.C. 6622. The rates are data: one row per calendar quarter, copied from the quarterly IRS
 announcements (news release and revenue ruling, e.g. Rev. Rul. 2025-22 in IRB 2025-48 for 2026 Q1) and
 CBP's matching Federal Register notice ("Quarterly IRS Interest Rates Used in Calculating Interest on
-Overdue Accounts and Refunds on Customs Duties"). Add a row when a new quarter is announced.
+Overdue Accounts and Refunds on Customs Duties"). The rates are data, never literals here: the database
+table refunds.InterestRate (seeded with spec §7a's figures, extended by staff managers each quarter) is
+turned into a RateTable by refunds.selectors.interest_rate_table. Every estimate can name the period and
+the rates it used (InterestBasis), and says when it runs past the last known quarter, where the last known
+rate is assumed.
 """
 
 import bisect
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 _CENT = Decimal("0.01")
@@ -37,6 +41,18 @@ class RateTable:
             raise ValueError(f"no rate before {starts[0]} (asked for {day})")
         return self.rates[position][1]
 
+    @property
+    def last_quarter_start(self) -> date:
+        return self.rates[-1][0]
+
+    @property
+    def known_until(self) -> date:
+        """The last day of the last quarter the table knows (rows are quarters: each lasts three months)."""
+        start = self.last_quarter_start
+        month = start.month + 3
+        following = date(start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+        return following - timedelta(days=1)
+
     def next_change_after(self, day: date) -> date | None:
         for start, _ in self.rates:
             if start > day:
@@ -44,60 +60,11 @@ class RateTable:
         return None
 
 
-# Non-corporate importers. 7% from 2025 Q1 to 2026 Q1: IRB 2025-37 (2025 Q4), Rev. Rul. 2025-22 in
-# IRB 2025-48 (2026 Q1), CBP's notice for 2025 Q4, IRS releases for 2025 Q1 and Q3 (Q2 via secondary
-# summaries of an unchanged rate). verify: 2026 Q2 at 6% comes from one secondary source only
-# (legalclarity.org, a one-point drop); 2026 Q3 and Q4 were not found and repeat Q2.
-OVERPAYMENT_RATES_NONCORPORATE = RateTable(
-    source=(
-        "26 U.S.C. 6621(a)(1) overpayment rate, non-corporate (federal short-term rate + 3 points): IRS "
-        "quarterly interest-rate releases and revenue rulings, CBP quarterly Federal Register notices; "
-        "2026 Q2-Q4 to verify"
-    ),
-    rates=(
-        (date(2025, 1, 1), Decimal("0.07")),
-        (date(2025, 4, 1), Decimal("0.07")),
-        (date(2025, 7, 1), Decimal("0.07")),
-        (date(2025, 10, 1), Decimal("0.07")),
-        (date(2026, 1, 1), Decimal("0.07")),
-        (date(2026, 4, 1), Decimal("0.06")),  # verify
-        (date(2026, 7, 1), Decimal("0.06")),  # verify: not yet found, carried from Q2
-        (date(2026, 10, 1), Decimal("0.06")),  # verify: not yet found, carried from Q2
-    ),
-)
-
-# Corporations get one point less (6621(a)(1)(B)); CBP's notices give only these two overpayment rates,
-# not the IRS's lower rate for corporate overpayments above $10,000. Same uncertainty as above.
-OVERPAYMENT_RATES_CORPORATE = RateTable(
-    source=(
-        "26 U.S.C. 6621(a)(1) overpayment rate, corporate (federal short-term rate + 2 points): IRS "
-        "quarterly interest-rate releases and revenue rulings, CBP quarterly Federal Register notices; "
-        "2026 Q2-Q4 to verify"
-    ),
-    rates=(
-        (date(2025, 1, 1), Decimal("0.06")),
-        (date(2025, 4, 1), Decimal("0.06")),
-        (date(2025, 7, 1), Decimal("0.06")),
-        (date(2025, 10, 1), Decimal("0.06")),
-        (date(2026, 1, 1), Decimal("0.06")),
-        (date(2026, 4, 1), Decimal("0.05")),  # verify
-        (date(2026, 7, 1), Decimal("0.05")),  # verify: not yet found, carried from Q2
-        (date(2026, 10, 1), Decimal("0.05")),  # verify: not yet found, carried from Q2
-    ),
-)
-
-
 def _days_in_year(year: int) -> int:
     return 366 if calendar.isleap(year) else 365
 
 
-def estimate_interest(
-    *,
-    principal: Decimal,
-    from_date: date,
-    to_date: date,
-    table: RateTable = OVERPAYMENT_RATES_NONCORPORATE,
-) -> Decimal:
+def estimate_interest(*, principal: Decimal, from_date: date, to_date: date, table: RateTable) -> Decimal:
     """Estimated interest, in cents, on principal from from_date (the deposit) up to to_date.
 
     An estimate, not CBP's figure: it assumes the deposit date is known (callers pass the entry summary
@@ -122,3 +89,69 @@ def estimate_interest(
             day = run_end
         interest = principal * factor - principal
     return interest.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def quarter_name(day: date) -> str:
+    """2026-04-01 -> "2026 Q2"."""
+    return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+
+
+def percent(rate: Decimal) -> str:
+    text = f"{rate * 100:f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+@dataclass(frozen=True, slots=True)
+class InterestBasis:
+    """What an estimate from from_date to to_date rests on: the rates by run of quarters, and whether it
+    runs past the last quarter the table knows (the last rate is then assumed for the days after it)."""
+
+    from_date: date
+    to_date: date
+    rates: tuple[tuple[str, str, Decimal], ...]  # (first quarter, last quarter, annual rate), in order
+    last_known_quarter: str
+    beyond_known: bool
+    source: str
+
+    @property
+    def text(self) -> str:
+        runs = []
+        for first, last, rate in self.rates:
+            runs.append(f"{percent(rate)} ({first}{'' if first == last else '–' + last})")
+        text = (
+            f"Estimate from {self.from_date.isoformat()} to {self.to_date.isoformat()}, compounded daily, "
+            f"at the IRS overpayment rate of {', then '.join(runs) if runs else 'no day'}."
+        )
+        if self.beyond_known:
+            text += (
+                f" It runs past {self.last_known_quarter}, the last quarter whose rate is known: the "
+                f"{self.last_known_quarter} rate is assumed after it."
+            )
+        return text
+
+
+def interest_basis(*, from_date: date, to_date: date, table: RateTable) -> InterestBasis:
+    """The quarters and rates an estimate from from_date to to_date uses (consecutive equal rates merged)."""
+    if to_date < from_date:
+        raise ValueError("to_date is before from_date")
+    runs: list[list] = []
+    day = from_date
+    last_day = to_date - timedelta(days=1)  # interest accrues for the days before to_date
+    while day <= last_day:
+        quarter_start = date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+        rate = table.rate_on(day)
+        name = quarter_name(quarter_start)
+        if runs and runs[-1][2] == rate:
+            runs[-1][1] = name
+        else:
+            runs.append([name, name, rate])
+        month = quarter_start.month + 3
+        day = date(quarter_start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+    return InterestBasis(
+        from_date=from_date,
+        to_date=to_date,
+        rates=tuple((first, last, rate) for first, last, rate in runs),
+        last_known_quarter=quarter_name(table.last_quarter_start),
+        beyond_known=last_day > table.known_until,
+        source=table.source,
+    )

@@ -143,6 +143,56 @@ class RejectionReason(models.Model):
         return [p.strip().lower() for p in self.match_phrases.splitlines() if p.strip()]
 
 
+class InterestRate(models.Model):
+    """One calendar quarter's IRS overpayment rates (26 U.S.C. 6621), which CBP pays on refunds (19 U.S.C.
+    1505(c)). Data, not code: seeded with spec §7a's figures, extended by staff managers each quarter (admin;
+    each change is in the admin's history with who and when). Not tenant data: one table for the brokerage.
+    """
+
+    quarter_start = models.DateField(
+        unique=True, help_text="The quarter's first day: January, April, July or October 1."
+    )
+    noncorporate_rate = models.DecimalField(
+        max_digits=6, decimal_places=4, help_text="Annual rate as a fraction: 0.07 for 7%."
+    )
+    corporate_rate = models.DecimalField(
+        max_digits=6, decimal_places=4, help_text="Annual rate as a fraction (one point less): 0.06 for 6%."
+    )
+    source = models.CharField(
+        max_length=200, help_text="Where the figure comes from, e.g. Rev. Rul. 2026-10."
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["quarter_start"]
+
+    def __str__(self) -> str:
+        from .interest import percent, quarter_name
+
+        return (
+            f"{quarter_name(self.quarter_start)}: {percent(self.noncorporate_rate)} non-corporate, "
+            f"{percent(self.corporate_rate)} corporate"
+        )
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.quarter_start and (
+            self.quarter_start.day != 1 or self.quarter_start.month not in (1, 4, 7, 10)
+        ):
+            errors["quarter_start"] = "A quarter starts on January, April, July or October 1."
+        for name in ("noncorporate_rate", "corporate_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not (Decimal("0") <= rate <= Decimal("0.25")):
+                errors[name] = "Enter the annual rate as a fraction between 0 and 0.25 (0.07 for 7%)."
+        if errors:
+            raise ValidationError(errors)
+
+
 class CbpReport(Job):
     """An uploaded CBP file (validation results, ES-022, REV-603 or REV-613) and its reconciliation."""
 

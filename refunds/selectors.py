@@ -24,8 +24,8 @@ from entries.registry import current_registry
 
 from . import cape
 from .eligibility import CAPE_PATHS, HOLD_BACK_REASONS, PHASE2, PHASE2_WARNING, hold_back_reason
-from .interest import estimate_interest
-from .models import CbpReport, CbpReportProblem, Declaration, DeclarationBatch, DeclarationEntry
+from .interest import InterestBasis, RateTable, estimate_interest, interest_basis
+from .models import CbpReport, CbpReportProblem, Declaration, DeclarationBatch, DeclarationEntry, InterestRate
 
 LIVE = [DeclarationEntry.Status.PENDING, DeclarationEntry.Status.ACCEPTED]
 FILED_STATUSES = [
@@ -174,6 +174,7 @@ class Plan:
     in_ledger: int
     awaiting_review: int
     readiness: Readiness
+    interest_basis: InterestBasis | None = None
     filer_codes: list[str] = field(default_factory=list)
     other_brokers: list[ImporterFiles] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -203,12 +204,41 @@ _FACTOR_PRINCIPAL = Decimal(10) ** 12
 _CENT = Decimal("0.01")
 
 
-def _interest_factors(days: set[date], as_of: date) -> dict[date, Decimal]:
+def interest_rate_table(*, corporate: bool = False) -> RateTable:
+    """The IRS overpayment rates staff keep in InterestRate, as the pure module's table (spec §7a).
+
+    Non-corporate by default: the portal does not know whether an importer is a corporation, and the
+    non-corporate rate is the one CBP's notices give first; docs/CAPE.md says so.
+    """
+    column = "corporate_rate" if corporate else "noncorporate_rate"
+    rows = tuple(InterestRate.objects.order_by("quarter_start").values_list("quarter_start", column))
+    if not rows:
+        raise InterestRate.DoesNotExist("No IRS overpayment rate is recorded (refunds.InterestRate).")
+    kind = "corporate" if corporate else "non-corporate"
+    return RateTable(source=f"IRS overpayment rates, {kind} (26 U.S.C. 6621), quarterly", rates=rows)
+
+
+def interest_basis_for(
+    *, from_date: date | None, to_date: date, table: RateTable | None = None
+) -> InterestBasis | None:
+    """What an estimate from from_date (the earliest deposit) to to_date rests on; None without a date."""
+    if from_date is None or from_date > to_date:
+        return None
+    return interest_basis(from_date=from_date, to_date=to_date, table=table or interest_rate_table())
+
+
+def interest_factors(days: set[date], as_of: date, table: RateTable | None = None) -> dict[date, Decimal]:
+    """Each day's compounded growth factor to as_of (interest per unit of principal), one estimate per day."""
+    table = table or interest_rate_table()
     return {
-        day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of) / _FACTOR_PRINCIPAL
+        day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of, table=table)
+        / _FACTOR_PRINCIPAL
         for day in days
         if day <= as_of
     }
+
+
+_interest_factors = interest_factors
 
 
 def _interest(rows: list[tuple], factors: dict[date, Decimal]) -> Decimal:
@@ -378,6 +408,9 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
         in_ledger=found.in_ledger,
         awaiting_review=found.awaiting_review,
         readiness=client_ready_to_file(client=client),
+        interest_basis=interest_basis_for(
+            from_date=min((row[5] for row in eligible if row[5] is not None), default=None), to_date=as_of
+        ),
         filer_codes=list(brokerage_filer_codes()),
         other_brokers=_importer_files(client, as_of, found.others, found.held_back, factors),
     )

@@ -19,7 +19,7 @@ from entries.reminder_services import reminders_plan, reminders_send
 from protests import documents, following, selectors, services
 from protests.models import Protest, ProtestEntry
 from refunds.interest import estimate_interest
-from refunds.selectors import declaration_plan
+from refunds.selectors import declaration_plan, interest_rate_table
 from tests.protests.helpers import IOR_A, build, protest_entries, today
 
 IOR_A2 = "12-345678901"
@@ -60,8 +60,10 @@ def test_drafts_group_by_importer_and_port_with_the_174_13_contents(client_a, st
     assert "Learning Resources" in first.objections[0]["justification"]
     with scope(client=client_a):
         line = selectors.protest_lines(protest=first).first()
+    with scope(client=client_a):
+        rates = interest_rate_table()  # the rates staff keep (refunds.InterestRate)
     expected = estimate_interest(
-        principal=Decimal("100.00"), from_date=line.entry_summary_date, to_date=today()
+        principal=Decimal("100.00"), from_date=line.entry_summary_date, to_date=today(), table=rates
     )
     assert line.interest_estimate == expected and line.duty == Decimal("100.00")
 

@@ -17,7 +17,7 @@ from clients.models import AuditEvent
 from entries.entry_numbers import check_digit
 from entries.models import Entry
 from refunds import cape
-from refunds.interest import estimate_interest
+from refunds.interest import RateTable, estimate_interest
 from refunds.models import Declaration, DeclarationEntry
 from refunds.selectors import declaration_content, declaration_plan
 from refunds.services import declaration_batch_build, declaration_discard, declaration_record_filing
@@ -183,9 +183,23 @@ def test_build_totals_and_interest(client_a, staff_a):
 
     assert batch.ieepa_total == Decimal("2500.00")
     assert batch.interest_estimate == estimate_interest(
-        principal=Decimal("2000.00"), from_date=date(2025, 6, 2), to_date=AS_OF
+        principal=Decimal("2000.00"), from_date=date(2025, 6, 2), to_date=AS_OF, table=SEEDED_RATES
     )
     assert "1 entry without an entry summary date: the interest estimate leaves it out." in batch.warnings
+
+
+# Spec §7a's figures as the data migration seeds them (refunds.InterestRate), non-corporate.
+SEEDED_RATES = RateTable(
+    source="spec §7a",
+    rates=tuple(
+        (date(year, month, 1), Decimal(rate))
+        for (year, month), rate in zip(
+            [(y, m) for y in (2025, 2026) for m in (1, 4, 7, 10)],
+            ["0.07"] * 5 + ["0.06", "0.07", "0.07"],
+            strict=True,
+        )
+    ),
+)
 
 
 def test_build_from_a_sample_report_takes_only_cape_entries(staff_a, client_a):

@@ -126,7 +126,7 @@ def test_staff_lists_show_a_to_its_staff_and_not_to_others(client, deadline_soon
 
 # Reference tables every staff member may read; everything else that is not a client's record (people,
 # logins, email addresses, second factors, groups, digests) is the managers' alone.
-REFERENCE = {"entries.chapter99rule", "refunds.rejectionreason"}
+REFERENCE = {"entries.chapter99rule", "refunds.rejectionreason", "refunds.interestrate"}
 
 
 def _a_object(model, world):
