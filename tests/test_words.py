@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from brokerage import words
 from clients import audit, onboarding_services
+from clients.letters import LetterKind
 from clients.models import Letter
 from clients.services import invitation_create
 from clients.vocabulary import audit_details, label
@@ -260,6 +261,12 @@ def test_no_staff_page_shows_a_raw_code(client, client_a, rich_client, manager):
         "staff:broker_reports",
     ]:
         url = reverse(name)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if codes := raw_codes(visible_text(response.content.decode())):
+            shown[url] = codes
+    for kind in LetterKind:  # each letter as it prints (the sample a manager checks the wording on)
+        url = reverse("staff:letter_sample", kwargs={"kind": kind})
         response = client.get(url)
         assert response.status_code == 200, url
         if codes := raw_codes(visible_text(response.content.decode())):
