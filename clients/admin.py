@@ -1,6 +1,6 @@
 """The Django admin, for broker staff.
 
-Rights, in one place (docs/SECURITY.md, "The Django admin"):
+Rights, in one place (docs/SECURITY.md, section 1, "Found by the outside probe (issue 14)"):
 - every django-import-export action checks the rights of the page it sits on (`ImportExportRights`):
   exporting needs the right to view the list, and only what the list shows is exported (a staff member
   who is not a manager: their caseload, never people); importing is for staff managers only, and every

@@ -97,6 +97,8 @@ def test_the_profile_shows_the_pending_state_to_the_client(client, client_b, adm
     page = client.get(reverse("clients:profile", args=[client_b.slug])).content.decode()
     assert OTHER in page and "Pending verification" in page
     assert "Verify" not in page  # no verify action for the client's own people
+    overview = client.get(reverse("clients:overview", args=[client_b.slug])).content.decode()
+    assert f"{OTHER} (pending verification)" in overview
 
 
 def test_staff_verify_a_pending_number_with_evidence_and_it_is_audited(
