@@ -181,6 +181,19 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
             actor=admin_a, client=client_a, email="new.hire@alpha.example", role="client_member"
         )
         batch = declaration_batch_build(actor=staff_a, client=client_a, as_of=today)
+        Entry.objects.create(  # not in the batch: the CAPE preview lists it
+            client=client_a,
+            entry_number=_valid_number(900),
+            entry_type="01",
+            importer_number=IOR,
+            entry_date=date(2025, 5, 1),
+            entry_summary_date=date(2025, 5, 10),
+            liquidation_status="unliquidated",
+            ieepa_duty=Decimal("900.00"),
+            refund_path="cape_phase1",
+            last_report=report,
+            classified_as_of=today,
+        )
         letter = Letter.objects.create(
             client=client_a,
             kind="replacement_refund",
@@ -223,6 +236,11 @@ def _pages_of(world, slug) -> list[str]:
         reverse("entries:report", kwargs={"client_slug": slug, "public_id": world["report"].public_id}),
         reverse("refunds:batch", kwargs={"client_slug": slug, "public_id": world["batch"].public_id}),
         reverse("clients:letter", kwargs={"client_slug": slug, "public_id": world["letter"].public_id}),
+    ]
+    today = timezone.localdate().isoformat()
+    urls += [  # the previews: what a build or a protest would take, entry by entry
+        reverse("refunds:declaration_new", kwargs={"client_slug": slug}) + f"?as_of={today}",
+        reverse("protests:new", kwargs={"client_slug": slug}) + f"?as_of={today}",
     ]
     with scope(client=world["batch"].client):
         urls += [
