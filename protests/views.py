@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.storage import file_response
 from brokerage.words import plural
+from refunds.selectors import interest_basis_for
 
 from . import authorization, documents, drafting, following, selectors, services
 from .forms import (
@@ -104,6 +106,13 @@ def _detail_context(request, protest, **forms):
         "withdrawal_problem": following.withdrawal_problem(protest=protest, today=today)
         if protest.status == Protest.Status.FILED
         else None,
+        # What the interest estimate rests on: period and IRS rates (spec §7a, refunds.InterestRate).
+        "interest_basis": interest_basis_for(
+            from_date=selectors.protest_lines(protest=protest)
+            .filter(entry_summary_date__isnull=False)
+            .aggregate(earliest=Min("entry_summary_date"))["earliest"],
+            to_date=protest.as_of,
+        ),
     }
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Substr, Upper
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -227,6 +227,20 @@ def interest_basis_for(
     return interest_basis(from_date=from_date, to_date=to_date, table=table or interest_rate_table())
 
 
+def declared_interest_basis(
+    *, batch: DeclarationBatch, declaration: Declaration | None = None
+) -> InterestBasis | None:
+    """The basis of a built batch's (or one of its declarations') interest estimate: from the earliest entry
+    summary date of its entries to the batch's as-of day, at the rates in the table."""
+    rows = DeclarationEntry.objects.filter(client=batch.client, declaration__batch=batch)
+    if declaration is not None:
+        rows = rows.filter(declaration=declaration)
+    earliest = Entry.objects.filter(
+        client=batch.client, pk__in=rows.values("entry_id"), entry_summary_date__isnull=False
+    ).aggregate(earliest=Min("entry_summary_date"))["earliest"]
+    return interest_basis_for(from_date=earliest, to_date=batch.as_of)
+
+
 def interest_factors(days: set[date], as_of: date, table: RateTable | None = None) -> dict[date, Decimal]:
     """Each day's compounded growth factor to as_of (interest per unit of principal), one estimate per day."""
     table = table or interest_rate_table()
@@ -276,12 +290,38 @@ class ImporterFiles:
         return sorted({cape.filer_code(row[1]) for row in self.eligible})
 
 
+_CANDIDATE_FIELDS = (*FACT_FIELDS, "importer_number", "refund_path")
+_AT = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
+# Whatever else the rules read is in the memo key; these differ from entry to entry without changing the
+# path (the duties count by their sign only: spec §5 rules 1 and 2).
+_NOT_IN_KEY = {"id", "entry_number", "importer_number", "refund_path", "ieepa_duty", "section_122_duty"}
+_KEY_AT = [i for i, name in enumerate(_CANDIDATE_FIELDS) if name not in _NOT_IN_KEY]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    pk: int
+    entry_number: str
+    importer_number: str
+    stored_path: str
+    ieepa_duty: Decimal
+    entry_summary_date: date | None
+    drawback: bool
+    protest: bool
+    path: str  # as of the day asked for
+    exclusion_reason: str
+
+
 def classified_candidates(
     *, client: Client, as_of: date, importer_number: str = "", foreign_only: bool = False
 ):
-    """(stored facts, classification as of as_of) of each entry with IEEPA duty: classified again by the pure
-    rules from its stored facts, never trusting the stored path, which was computed on another day.
-    foreign_only: only entries whose filer code is not the brokerage's (filed by other brokers)."""
+    """Each entry with IEEPA duty, classified again as of as_of by the pure rules from its stored facts,
+    never trusting the stored path, which was computed on another day (Candidate rows).
+    foreign_only: only entries whose filer code is not the brokerage's (filed by other brokers).
+
+    Entries with the same facts get the same path, so a classification is computed once per distinct set of
+    facts (a few thousand for 100,000 entries) and only its path and reason are reused.
+    """
     registry = current_registry()
     entries = Entry.objects.filter(client=client, ieepa_duty__gt=0)
     if importer_number:
@@ -290,9 +330,32 @@ def classified_candidates(
         entries = entries.annotate(filer_code=Upper(Substr("entry_number", 1, 3))).exclude(
             filer_code__in=brokerage_filer_codes()
         )
-    fields = (*FACT_FIELDS, "importer_number", "refund_path")
-    for facts in entries.values(*fields).iterator(chunk_size=5000):
-        yield facts, classify_facts(facts, as_of=as_of, registry=registry, explain=False)
+    at = _AT
+    memo: dict[tuple, tuple[str, str]] = {}
+    for values in entries.values_list(*_CANDIDATE_FIELDS).iterator(chunk_size=5000):
+        ieepa, s122 = values[at["ieepa_duty"]], values[at["section_122_duty"]]
+        key = (*(values[i] for i in _KEY_AT), s122 > 0, ieepa + s122 > 0)
+        found = memo.get(key)
+        if found is None:
+            c = classify_facts(
+                dict(zip(_CANDIDATE_FIELDS, values, strict=True)),
+                as_of=as_of,
+                registry=registry,
+                explain=False,
+            )
+            found = memo[key] = (str(c.refund_path), str(c.exclusion_reason))
+        yield Candidate(
+            pk=values[at["id"]],
+            entry_number=values[at["entry_number"]],
+            importer_number=values[at["importer_number"]],
+            stored_path=values[at["refund_path"]],
+            ieepa_duty=ieepa,
+            entry_summary_date=values[at["entry_summary_date"]],
+            drawback=values[at["drawback"]] or values[at["marked_drawback"]],
+            protest=values[at["protest"]] or values[at["marked_protest"]] or values[at["protest_filed"]],
+            path=found[0],
+            exclusion_reason=found[1],
+        )
 
 
 @dataclass
@@ -320,38 +383,26 @@ def _sort_candidates(*, client: Client, as_of: date, importer_number: str, forei
     candidates = classified_candidates(
         client=client, as_of=as_of, importer_number=importer_number, foreign_only=foreign_only
     )
-    for facts, c in candidates:
-        path = str(c.refund_path)
+    for c in candidates:
+        path = c.path
         if path not in CAPE_PATHS:
-            if facts["refund_path"] in CAPE_PATHS:
+            if c.stored_path in CAPE_PATHS:
                 # Shown on a CAPE path (classified on another day, or before a mark) but not on one today.
-                reason = str(c.exclusion_reason)
+                reason = c.exclusion_reason
                 held_back[reason if reason in HOLD_BACK_REASONS else "not_cape_path_as_of"] += 1
             continue
-        pk = facts["id"]
+        pk = c.pk
         if pk in live:
             out.in_ledger += 1
             continue
         if pk in waiting:
             out.awaiting_review += 1
             continue
-        reason = hold_back_reason(
-            refund_path=path,
-            drawback=facts["drawback"] or facts["marked_drawback"],
-            protest=facts["protest"] or facts["marked_protest"] or facts["protest_filed"],
-            as_of=as_of,
-        )
+        reason = hold_back_reason(refund_path=path, drawback=c.drawback, protest=c.protest, as_of=as_of)
         if reason:
             held_back[reason] += 1
             continue
-        row = (
-            pk,
-            facts["entry_number"],
-            facts["importer_number"],
-            path,
-            facts["ieepa_duty"],
-            facts["entry_summary_date"],
-        )
+        row = (pk, c.entry_number, c.importer_number, path, c.ieepa_duty, c.entry_summary_date)
         if cape.filer_code(row[1]) in codes:
             out.eligible.append(row)
         else:

@@ -111,7 +111,11 @@ def batch_detail(request, client_slug, public_id):
     return render(
         request,
         "refunds/batch.html",
-        {"batch": batch, "declarations": selectors.batch_declarations(batch=batch)},
+        {
+            "batch": batch,
+            "declarations": selectors.batch_declarations(batch=batch),
+            "interest_basis": selectors.declared_interest_basis(batch=batch),
+        },
     )
 
 
@@ -143,6 +147,9 @@ def declaration_detail(request, client_slug, public_id):
             "may_build": selectors.may_build(request.client_access),
             "filing_form": FilingForm(initial={"filed_on": timezone.localdate()}),
             "reports": _declaration_reports(declaration=declaration)[:20],
+            "interest_basis": selectors.declared_interest_basis(
+                batch=declaration.batch, declaration=declaration
+            ),
         },
     )
 

@@ -298,3 +298,30 @@ def test_preview_names_the_period_and_rates_of_its_interest_estimate(client, cli
         "Estimate from 2025-06-02 to 2026-11-23, compounded daily, at the IRS overpayment rate of 7% "
         "(2025 Q2–2026 Q1), then 6% (2026 Q2), then 7% (2026 Q3–2026 Q4)." in text
     )
+
+
+def test_batch_and_declaration_pages_name_the_basis_of_their_estimate(client, client_a, staff_a):
+    from tests.refunds.test_declarations import build, declarations_of, make_entries
+
+    make_entries(client_a, 2)  # entry summary date 2025-06-02
+    batch = build(client_a, staff_a)  # as of 2026-11-23
+    (declaration,) = declarations_of(batch)
+    client.force_login(staff_a)
+
+    for url in (batch.get_absolute_url(), declaration.get_absolute_url()):
+        text = client.get(url).content.decode()
+        assert "Estimate from 2025-06-02 to 2026-11-23" in text, url
+        assert "then 7% (2026 Q3–2026 Q4)." in text, url
+
+
+def test_protest_page_names_the_basis_of_its_estimate(client, client_a, staff_a):
+    from tests.protests.helpers import build as build_protests
+    from tests.protests.helpers import protest_entries, today
+
+    protest_entries(client_a, 1, port="2704", days=100)
+    (protest,) = build_protests(client_a, staff_a)
+    client.force_login(staff_a)
+
+    text = client.get(protest.get_absolute_url()).content.decode()
+
+    assert f"to {today().isoformat()}, compounded daily, at the IRS overpayment rate of" in text
