@@ -13,5 +13,10 @@ def cape(request):
     return render(
         request,
         "staff/cape.html",
-        {"rows": rows, "overall": overall, "rejections": selectors.rejection_queue(user=request.user)},
+        {
+            "rows": rows,
+            "overall": overall,
+            "rejections": selectors.rejection_queue(user=request.user),
+            "filer_codes": selectors.brokerage_filer_codes(),
+        },
     )

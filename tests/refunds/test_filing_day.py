@@ -267,3 +267,12 @@ def test_full_file_is_under_one_megabyte(client_a, staff_a):
     content = file_bytes(declaration)
     assert content.count(b"\r\n") - 1 == 9999
     assert len(content) < cape.MAX_FILE_BYTES == 1_000_000
+
+
+def test_staff_cape_page_shows_the_filer_codes(client, staff_a, settings):
+    settings.BROKERAGE_FILER_CODES = ["D9P", "ABC"]
+    client.force_login(staff_a)
+
+    text = client.get(reverse("staff:cape")).content.decode()
+
+    assert "Our filer codes" in text and "<code>ABC</code>, <code>D9P</code>" in text
