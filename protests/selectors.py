@@ -12,16 +12,12 @@ from django.shortcuts import get_object_or_404
 from clients.models import Client
 from clients.tenancy import ClientAccess
 from entries.models import Entry, EntryLine
-from refunds.interest import estimate_interest
-from refunds.selectors import interest_rate_table
+from refunds import selectors as refund_selectors
 
 from . import drafting
 from .models import Protest, ProtestAuthorization, ProtestDocument, ProtestEntry
 
 _CENT = Decimal("0.01")
-# Interest is linear in the principal, so each entry summary date's compounded factor is worked out once on a
-# large principal (as the CAPE plan does) and each entry's estimate is its duty times that factor.
-_FACTOR_PRINCIPAL = Decimal(10) ** 12
 
 
 def may_build(access: ClientAccess) -> bool:
@@ -160,14 +156,8 @@ def protest_plan(*, client: Client, as_of: date) -> tuple[drafting.Plan, int]:
 
 
 def interest_factors(days: set[date], as_of: date) -> dict[date, Decimal]:
-    # The rates are data (refunds.InterestRate, spec §7a), read once per call.
-    table = interest_rate_table()
-    return {
-        day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of, table=table)
-        / _FACTOR_PRINCIPAL
-        for day in days
-        if day <= as_of
-    }
+    """Each entry summary date's compounded factor to as_of, from the CAPE plan's one helper (rates as data)."""
+    return refund_selectors.interest_factors(days, as_of)
 
 
 def interest_of(duty: Decimal, summary_date: date | None, factors: dict[date, Decimal]) -> Decimal:

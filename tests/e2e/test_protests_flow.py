@@ -27,8 +27,12 @@ PROTEST_NUMBER = "2704-26-100123"
 
 @pytest.fixture
 def protest_templates(transactional_db):
-    """The objection templates as their data migration seeds them (transactional tests flush every table)."""
+    """The objection templates and interest rates as their data migrations seed them (transactional tests flush
+    every table)."""
     importlib.import_module("protests.migrations.0002_seed_templates").seed(apps, None)
+    importlib.import_module("refunds.migrations.0007_interest_rates").seed(
+        apps, None
+    )  # the interest estimate
 
 
 def _client_with_a_protest_entry():

@@ -1,9 +1,11 @@
 """Two filings at the same moment never put an entry into two live protests (PostgreSQL, two connections)."""
 
+import importlib
 import os
 import threading
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django_scopes import scope
@@ -52,9 +54,21 @@ def _second_draft_with_the_same_entries(client, first: Protest) -> Protest:
     return second
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.fixture
+def protest_templates(transactional_db):
+    """The objection templates and interest rates as their data migrations seed them: transactional tests flush
+    every table when they end (serialized_rollback would restore them, but collides with other transactional tests)."""
+    importlib.import_module("protests.migrations.0002_seed_templates").seed(apps, None)
+    importlib.import_module("refunds.migrations.0007_interest_rates").seed(
+        apps, None
+    )  # the interest estimate
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
-def test_two_filings_at_once_leave_each_entry_in_one_live_protest(settings, client_a, staff_a, round_):
+def test_two_filings_at_once_leave_each_entry_in_one_live_protest(
+    settings, protest_templates, client_a, staff_a, round_
+):
     _require_postgresql(settings)
     protest_entries(client_a, 500)
     (first,) = build(client_a, staff_a)
