@@ -334,8 +334,8 @@ def entry_detail(request, client_slug, entry_number):
     )
     interest = interest_basis = None
     refundable = entry.ieepa_duty
-    if refundable and entry.entry_summary_date and entry.entry_summary_date <= today:
-        rates = interest_rate_table()
+    rates = interest_rate_table() if refundable and entry.entry_summary_date else None
+    if rates and rates.rates[0][0] <= entry.entry_summary_date <= today:
         interest = estimate_interest(
             principal=refundable, from_date=entry.entry_summary_date, to_date=today, table=rates
         )

@@ -204,8 +204,9 @@ _FACTOR_PRINCIPAL = Decimal(10) ** 12
 _CENT = Decimal("0.01")
 
 
-def interest_rate_table(*, corporate: bool = False) -> RateTable:
-    """The IRS overpayment rates staff keep in InterestRate, as the pure module's table (spec §7a).
+def interest_rate_table(*, corporate: bool = False) -> RateTable | None:
+    """The IRS overpayment rates staff keep in InterestRate, as the pure module's table (spec §7a); None
+    when no rate is recorded (estimates are then left out and say so, rather than guessed).
 
     Non-corporate by default: the portal does not know whether an importer is a corporation, and the
     non-corporate rate is the one CBP's notices give first; docs/CAPE.md says so.
@@ -213,18 +214,26 @@ def interest_rate_table(*, corporate: bool = False) -> RateTable:
     column = "corporate_rate" if corporate else "noncorporate_rate"
     rows = tuple(InterestRate.objects.order_by("quarter_start").values_list("quarter_start", column))
     if not rows:
-        raise InterestRate.DoesNotExist("No IRS overpayment rate is recorded (refunds.InterestRate).")
+        return None
     kind = "corporate" if corporate else "non-corporate"
     return RateTable(source=f"IRS overpayment rates, {kind} (26 U.S.C. 6621), quarterly", rates=rows)
+
+
+NO_RATES_WARNING = (
+    "No IRS overpayment rate is recorded, so no interest is estimated: a staff manager adds the quarterly "
+    "rates in the admin (Refunds › Interest rates)."
+)
 
 
 def interest_basis_for(
     *, from_date: date | None, to_date: date, table: RateTable | None = None
 ) -> InterestBasis | None:
-    """What an estimate from from_date (the earliest deposit) to to_date rests on; None without a date."""
-    if from_date is None or from_date > to_date:
+    """What an estimate from from_date (the earliest deposit) to to_date rests on; None without a date, or
+    when the dates fall outside the table (before its first quarter) or no rate is recorded."""
+    table = table or interest_rate_table()
+    if from_date is None or from_date > to_date or table is None or from_date < table.rates[0][0]:
         return None
-    return interest_basis(from_date=from_date, to_date=to_date, table=table or interest_rate_table())
+    return interest_basis(from_date=from_date, to_date=to_date, table=table)
 
 
 def declared_interest_basis(
@@ -242,13 +251,17 @@ def declared_interest_basis(
 
 
 def interest_factors(days: set[date], as_of: date, table: RateTable | None = None) -> dict[date, Decimal]:
-    """Each day's compounded growth factor to as_of (interest per unit of principal), one estimate per day."""
+    """Each day's compounded growth factor to as_of (interest per unit of principal), one estimate per day;
+    days before the table's first quarter, or every day when no rate is recorded, have none (no interest)."""
     table = table or interest_rate_table()
+    if table is None:
+        return {}
+    first = table.rates[0][0]
     return {
         day: estimate_interest(principal=_FACTOR_PRINCIPAL, from_date=day, to_date=as_of, table=table)
         / _FACTOR_PRINCIPAL
         for day in days
-        if day <= as_of
+        if first <= day <= as_of
     }
 
 
@@ -517,6 +530,8 @@ def _warnings(plan: Plan) -> list[str]:
             f"{plan.count:,} entries make {len(plan.files)} files of at most {cape.MAX_ENTRIES_PER_FILE:,}: "
             "each file is its own declaration in the ACE Portal, with its own CAPE claim number."
         )
+    if plan.eligible and plan.interest_basis is None and InterestRate.objects.count() == 0:
+        warnings.append(NO_RATES_WARNING)
     if not plan.filer_codes:
         warnings.append(
             "No filer code of the brokerage is configured (BROKERAGE_FILER_CODES), so the broker can declare "

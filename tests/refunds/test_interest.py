@@ -325,3 +325,22 @@ def test_protest_page_names_the_basis_of_its_estimate(client, client_a, staff_a)
     text = client.get(protest.get_absolute_url()).content.decode()
 
     assert f"to {today().isoformat()}, compounded daily, at the IRS overpayment rate of" in text
+
+
+def test_without_any_rate_the_estimate_is_left_out_and_said_so(client_a, staff_a):
+    from django_scopes import scope
+
+    from refunds.models import InterestRate
+    from refunds.selectors import NO_RATES_WARNING, declaration_plan
+    from tests.refunds.test_declarations import build, make_entries
+
+    InterestRate.objects.all().delete()
+    make_entries(client_a, 2)
+
+    with scope(client=client_a):
+        plan = declaration_plan(client=client_a, as_of=date(2026, 11, 23))
+    batch = build(client_a, staff_a)
+
+    assert plan.interest_estimate == Decimal("0.00") and plan.interest_basis is None
+    assert NO_RATES_WARNING in plan.warnings
+    assert batch.entry_count == 2
