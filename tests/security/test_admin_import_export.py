@@ -185,3 +185,32 @@ def test_user_export_is_refused_like_the_user_list(client, world, staff_a, manag
     response = _export(client, "/admin/clients/user/export/", "userresource_")
     assert response.status_code == 403
     assert manager.email not in response.content.decode()
+
+
+def test_every_admin_of_tenant_data_is_read_only_for_a_manager(rf, manager):
+    """Enumerated from the admin site: a new tenant model in the admin must not be editable there."""
+    from django.contrib import admin
+
+    from clients.models import TenantModel
+
+    request = rf.get("/admin/")
+    request.user = manager
+    checked = []
+    for model, model_admin in admin.site._registry.items():
+        admins = [model_admin] if issubclass(model, TenantModel) else []
+        admins += [
+            inline(model, admin.site)
+            for inline in model_admin.inlines
+            if issubclass(inline.model, TenantModel)
+        ]
+        for each in admins:
+            label = f"{type(each).__name__} ({model._meta.label})"
+            is_inline = isinstance(each, admin.options.InlineModelAdmin)
+            may_add = (
+                each.has_add_permission(request, None) if is_inline else each.has_add_permission(request)
+            )
+            assert not may_add, label
+            assert not each.has_change_permission(request, None), label
+            assert not each.has_delete_permission(request, None), label
+            checked.append(label)
+    assert len(checked) >= 15, checked
