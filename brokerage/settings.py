@@ -134,6 +134,11 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 # kombu's Redis transport with one fix, so that a worker survives a Redis restart in the middle of a task
 # (brokerage/broker.py; docs/RELIABILITY.md, drill 6).
 CELERY_BROKER_TRANSPORT = "brokerage.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+# A task running when the broker connection drops keeps running (Celery's default, chosen here on purpose;
+# Celery still logs a warning about it): cancelling it would restart every import on each Redis blip. Its
+# acknowledgement goes over a fresh connection (brokerage/broker.py) or, Redis still down, the message is
+# handed out again, and the import's lease and finished status make that copy a no-op.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_RESULT_BACKEND = None
 # Without a broker the embedded default runs tasks in-process, so the portal works with nothing set up.
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false" if REDIS_URL else "true")
