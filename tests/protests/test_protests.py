@@ -431,3 +431,19 @@ def test_the_entry_page_shows_the_court_deadline(client, client_a, staff_a, memb
     ).content.decode()
     assert "Court deadline (CIT action, denial + 180 days)" in page
     assert f"{denied_on + timedelta(days=180):%Y}" in page
+
+
+def test_an_urgent_draft_is_flagged_on_every_page(client, client_a, staff_a, member_a):
+    protest_entries(client_a, 1, days=176)  # 4 days left
+    protest_entries(client_a, 1, start=1, port="1001", days=100)  # 80 days left: not urgent
+    client.force_login(staff_a)
+    preview = client.get(reverse("protests:new", kwargs={"client_slug": client_a.slug})).content.decode()
+    assert preview.count(">Urgent</span>") == 1
+    protests = build(client_a, staff_a)
+    client.force_login(member_a)
+    listing = client.get(reverse("protests:list", kwargs={"client_slug": client_a.slug})).content.decode()
+    assert listing.count("Urgent: 4 days left") == 1
+    urgent, calm = protests
+    for protest, flagged in ((urgent, True), (calm, False)):
+        page = client.get(protest.get_absolute_url()).content.decode()
+        assert ('id="urgent"' in page) is flagged
