@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -55,6 +56,24 @@ def declaration_for_client(*, client: Client, public_id) -> Declaration:
         Declaration.objects.defer("content").select_related("batch", "filed_by"),
         client=client,
         public_id=public_id,
+    )
+
+
+def selected_entry_ids(
+    *, client: Client, entry_numbers: Collection[str], entry_ids: Collection[int]
+) -> set[int]:
+    """The ids of the client's entries among those ticked (by entry number, as the entries page sends them,
+    or by id): a number or id of another client's entry is simply not found."""
+    from entries.entry_numbers import canonical
+
+    numbers = {canonical(n) for n in entry_numbers if n.strip()}
+    ids = set(entry_ids)
+    if not numbers and not ids:
+        return set()
+    return set(
+        Entry.objects.filter(client=client)
+        .filter(Q(entry_number__in=numbers) | Q(pk__in=ids))
+        .values_list("pk", flat=True)
     )
 
 
@@ -178,6 +197,10 @@ class Plan:
     filer_codes: list[str] = field(default_factory=list)
     other_brokers: list[ImporterFiles] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A build from entries ticked on the entries page: how many of the client's entries were selected, and
+    # how many of those have no IEEPA duty (nothing to declare). None for a build of every entry.
+    selected: int | None = None
+    selected_without_duty: int = 0
 
     @property
     def count(self) -> int:
@@ -326,17 +349,25 @@ class Candidate:
 
 
 def classified_candidates(
-    *, client: Client, as_of: date, importer_number: str = "", foreign_only: bool = False
+    *,
+    client: Client,
+    as_of: date,
+    importer_number: str = "",
+    foreign_only: bool = False,
+    entry_ids: Collection[int] | None = None,
 ):
     """Each entry with IEEPA duty, classified again as of as_of by the pure rules from its stored facts,
     never trusting the stored path, which was computed on another day (Candidate rows).
     foreign_only: only entries whose filer code is not the brokerage's (filed by other brokers).
+    entry_ids: only these entries (of this client: another client's ids are never found).
 
     Entries with the same facts get the same path, so a classification is computed once per distinct set of
     facts (a few thousand for 100,000 entries) and only its path and reason are reused.
     """
     registry = current_registry()
     entries = Entry.objects.filter(client=client, ieepa_duty__gt=0)
+    if entry_ids is not None:
+        entries = entries.filter(pk__in=list(entry_ids))
     if importer_number:
         entries = entries.filter(importer_number=importer_number)
     if foreign_only:
@@ -378,12 +409,27 @@ class _Sorted:
     held_back: Counter = field(default_factory=Counter)
     in_ledger: int = 0
     awaiting_review: int = 0
+    seen: int = 0
 
 
-def _sort_candidates(*, client: Client, as_of: date, importer_number: str, foreign_only: bool) -> _Sorted:
+def _sort_candidates(
+    *,
+    client: Client,
+    as_of: date,
+    importer_number: str,
+    foreign_only: bool,
+    entry_ids: Collection[int] | None = None,
+) -> _Sorted:
     """Each candidate classified as of as_of and put where it belongs: the broker's files, an importer's own
-    files, held back (counted by reason), already in the ledger, or waiting for a rejection's next action."""
+    files, held back (counted by reason), already in the ledger, or waiting for a rejection's next action.
+
+    entry_ids: only these entries are candidates; a selected entry not on a CAPE path as of as_of is counted
+    as held back whatever its stored path (the person who ticked it is told why it was not declared)."""
+    selection = entry_ids is not None
     ledger = DeclarationEntry.objects.filter(client=client)
+    if selection:
+        entry_ids = list(entry_ids)
+        ledger = ledger.filter(entry_id__in=entry_ids)
     live = set(ledger.filter(status__in=LIVE).values_list("entry_id", flat=True))
     waiting = set(
         ledger.filter(status=DeclarationEntry.Status.REJECTED, refile_allowed=False).values_list(
@@ -394,15 +440,23 @@ def _sort_candidates(*, client: Client, as_of: date, importer_number: str, forei
     out = _Sorted()
     held_back = out.held_back
     candidates = classified_candidates(
-        client=client, as_of=as_of, importer_number=importer_number, foreign_only=foreign_only
+        client=client,
+        as_of=as_of,
+        importer_number=importer_number,
+        foreign_only=foreign_only,
+        entry_ids=entry_ids,
     )
     for c in candidates:
+        out.seen += 1
         path = c.path
         if path not in CAPE_PATHS:
             if c.stored_path in CAPE_PATHS:
                 # Shown on a CAPE path (classified on another day, or before a mark) but not on one today.
                 reason = c.exclusion_reason
                 held_back[reason if reason in HOLD_BACK_REASONS else "not_cape_path_as_of"] += 1
+            elif selection:
+                reason = c.exclusion_reason
+                held_back[reason if reason in HOLD_BACK_REASONS else "not_cape_path"] += 1
             continue
         pk = c.pk
         if pk in live:
@@ -449,7 +503,9 @@ def importer_own_files(*, client: Client, as_of: date, importer_number: str = ""
     return _importer_files(client, as_of, found.others, found.held_back, factors)
 
 
-def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") -> Plan:
+def declaration_plan(
+    *, client: Client, as_of: date, importer_number: str = "", entry_ids: Collection[int] | None = None
+) -> Plan:
     """The entries a build on as_of would declare, checked one by one, cut into files of at most 9,999.
 
     Every entry with IEEPA duty is classified again as of the declaration's day (an entry whose 80 days
@@ -458,8 +514,13 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
     drawback, phase open) and the check digit, or are held back and counted in the warnings. Entries whose
     filer code is not the brokerage's go to the importer's own files (Plan.other_brokers), never into the
     broker's: CBP fails a whole file for one foreign filer code.
+
+    entry_ids: only these entries (ticked on the entries page), under the same guards; the ones not declared
+    are counted in the warnings.
     """
-    found = _sort_candidates(client=client, as_of=as_of, importer_number=importer_number, foreign_only=False)
+    found = _sort_candidates(
+        client=client, as_of=as_of, importer_number=importer_number, foreign_only=False, entry_ids=entry_ids
+    )
     eligible, built = _checked_files(found.eligible, found.held_back)
     factors = _factors_for(as_of, eligible, *found.others.values())
     plan = Plan(
@@ -479,6 +540,12 @@ def declaration_plan(*, client: Client, as_of: date, importer_number: str = "") 
         other_brokers=_importer_files(client, as_of, found.others, found.held_back, factors),
     )
     plan.held_back = dict(found.held_back)
+    if entry_ids is not None:
+        selected = Entry.objects.filter(client=client, pk__in=list(entry_ids))
+        if importer_number:
+            selected = selected.filter(importer_number=importer_number)
+        plan.selected = selected.count()
+        plan.selected_without_duty = plan.selected - found.seen
     plan.warnings = _warnings(plan)
     return plan
 
@@ -547,7 +614,18 @@ def _warnings(plan: Plan) -> list[str]:
     for reason, count in sorted(plan.held_back.items()):
         why = HOLD_BACK_REASONS.get(reason, "an entry number whose check digit is wrong")
         verb = "is" if count == 1 else "are"
-        warnings.append(f"{_entries(count)} on a CAPE path {verb} held back: {why}.")
+        where = "selected" if plan.selected is not None else "on a CAPE path"
+        warnings.append(f"{_entries(count)} {where} {verb} held back: {why}.")
+    if plan.selected is not None and plan.in_ledger:
+        warnings.append(
+            f"{_entries(plan.in_ledger)} selected {'is' if plan.in_ledger == 1 else 'are'} already in a "
+            "pending or accepted declaration."
+        )
+    if plan.selected_without_duty:
+        warnings.append(
+            f"{_entries(plan.selected_without_duty)} selected "
+            f"{'has' if plan.selected_without_duty == 1 else 'have'} no IEEPA duty: nothing to refund."
+        )
     if plan.awaiting_review:
         warnings.append(
             f"{_entries(plan.awaiting_review)} rejected by CBP "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Collection
 from datetime import date
 
 from django.conf import settings
@@ -44,9 +45,17 @@ def _require_builder(actor: User, client: Client) -> None:
 
 
 def declaration_batch_build(
-    *, actor: User, client: Client, as_of: date, importer_number: str = ""
+    *,
+    actor: User,
+    client: Client,
+    as_of: date,
+    importer_number: str = "",
+    entry_ids: Collection[int] | None = None,
 ) -> DeclarationBatch:
     """Reserve the eligible entries in new draft declarations (one per file of at most 9,999) and keep the files.
+
+    entry_ids: only these entries (ticked on the entries page) are candidates, under every guard of a full
+    build; another client's ids are never found. The audit event says the batch was built from a selection.
 
     Builds of one client are serialised by locking the client's row, so a second build waits and then sees
     the first one's entries as taken; the ledger's unique constraint is the backstop if anything else writes.
@@ -60,8 +69,20 @@ def declaration_batch_build(
         raise ValidationError({"importer_number": "Choose one of the client's importer numbers."})
     with transaction.atomic():
         list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True))
-        plan = selectors.declaration_plan(client=client, as_of=as_of, importer_number=importer_number)
+        plan = selectors.declaration_plan(
+            client=client, as_of=as_of, importer_number=importer_number, entry_ids=entry_ids
+        )
         if not plan.files:
+            if entry_ids is not None:
+                raise ValidationError(
+                    " ".join(
+                        [
+                            "No selected entry is eligible for a CAPE declaration as of "
+                            f"{as_of:%Y-%m-%d}, so nothing was declared.",
+                            *plan.warnings,
+                        ]
+                    )
+                )
             raise ValidationError(
                 "No entry is eligible for a CAPE declaration: none is on a CAPE path outside a pending or "
                 "accepted declaration."
@@ -106,6 +127,8 @@ def declaration_batch_build(
                 "entries": plan.count,
                 "files": [{"name": p.filename, "entries": p.count} for p in plan.files],
                 "warnings": plan.warnings,
+                "built_from": "all eligible entries" if entry_ids is None else "selected entries",
+                **({} if plan.selected is None else {"selected": plan.selected}),
             },
         )
     return batch

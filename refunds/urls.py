@@ -6,6 +6,7 @@ app_name = "refunds"
 urlpatterns = [
     path("claims/", views.claims, name="claims"),
     path("claims/new/", views.declaration_new, name="declaration_new"),
+    path("claims/build-selected/", views.build_selected, name="build_selected"),
     path("claims/own-files/", views.own_files, name="own_files"),
     path("claims/batches/<uuid:public_id>/", views.batch_detail, name="batch"),
     path("claims/batches/<uuid:public_id>/files.zip", views.batch_zip, name="batch_zip"),

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
@@ -104,6 +105,48 @@ def declaration_new(request, client_slug):
         "refunds/declaration_new.html",
         {"form": form, "plan": plan, "page": page, "max_per_file": cape.MAX_ENTRIES_PER_FILE},
     )
+
+
+@require_POST
+def build_selected(request, client_slug):
+    """Staff declare the entries ticked on the entries page (POST from its bulk form): one build as of today,
+    under every guard of a full build; then the new batch, or back to the entries page when nothing could be
+    declared. Another client's entries are never found (the lookup is scoped to this client)."""
+    _require_builder(request)
+    client = request.client
+    back = reverse("entries:list", kwargs={"client_slug": client.slug})
+    query = request.POST.get("next_query", "")
+    if query and not query.startswith("&"):
+        back += "?" + query
+    ids = [int(value) for value in request.POST.getlist("entry_ids") if value.strip().isdigit()]
+    asked = len(request.POST.getlist("entries")) + len(ids)
+    if not asked:
+        messages.error(request, "Select at least one entry to add to a CAPE declaration.")
+        return redirect(back)
+    selected = selectors.selected_entry_ids(
+        client=client, entry_numbers=request.POST.getlist("entries"), entry_ids=ids
+    )
+    if not selected:
+        messages.error(request, "None of the selected entries is one of this client's: nothing was declared.")
+        return redirect(back)
+    try:
+        batch = services.declaration_batch_build(
+            actor=request.user, client=client, as_of=timezone.localdate(), entry_ids=selected
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    held = len(selected) - batch.entry_count
+    text = (
+        f"{plural(batch.entry_count, 'selected entry', 'selected entries')} declared in "
+        f"{plural(batch.declarations.count(), 'draft declaration')} as of {batch.as_of:%Y-%m-%d}"
+    )
+    if held:
+        text += f"; {plural(held, 'entry', 'entries')} not declared"
+    text += ". " + " ".join(batch.warnings) if batch.warnings else "."
+    text += " Download the files, file each one in the ACE Portal, then record its CAPE claim number."
+    (messages.warning if held else messages.success)(request, text)
+    return redirect(batch)
 
 
 def batch_detail(request, client_slug, public_id):

@@ -255,6 +255,7 @@ ONLY_ROLES = {
     "clients:onboarding_authorization_revoke": {"admin_a"},
     # Staff build and file CAPE declarations (client admins too only when CAPE_CLIENT_ADMINS_MAY_BUILD).
     "refunds:declaration_new": {"staff_a", "manager"},
+    "refunds:build_selected": {"staff_a", "manager"},
     "refunds:declaration_filing": {"staff_a", "manager"},
     "refunds:declaration_discard": {"staff_a", "manager"},
     "refunds:declaration_allow_refile": {"staff_a", "manager"},
