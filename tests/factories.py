@@ -73,3 +73,24 @@ def importer_number(client: Client, number: str, *, verified: bool = True) -> Im
 
 def assign(client: Client, staff: User) -> StaffAssignment:
     return StaffAssignment.objects.create(client=client, staff=staff)
+
+
+# Data migrations that seed reference rows, in the order they run. Transactional tests flush every table when
+# they end, these rows too (serialized_rollback would restore them, but collides with the content types that
+# other transactional tests re-create), so such tests put them back with the migrations' own functions.
+REFERENCE_DATA_MIGRATIONS = (
+    "refunds.migrations.0002_seed_rejection_reasons",
+    "refunds.migrations.0005_rejection_reasons_2026_2",
+    "refunds.migrations.0007_interest_rates",
+    "protests.migrations.0002_seed_templates",
+)
+
+
+def seed_reference_data() -> None:
+    """The rejection reasons, interest rates and objection templates exactly as the migrations seed them."""
+    import importlib
+
+    from django.apps import apps
+
+    for name in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(name).seed(apps, None)

@@ -1,11 +1,9 @@
 """End-to-end in Chromium: staff build a CAPE declaration, download its file, record the filing, upload
 CBP's results with one rejection (matched by the real Celery worker) and see the next action."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
@@ -15,7 +13,16 @@ from entries.models import Entry
 from entries.services import report_import, report_upload
 from tests.e2e.conftest import login, shot
 from tests.entries.helpers import SAMPLE_IORS, SAMPLES
-from tests.factories import ClientFactory, UserFactory, assign, importer_number, member, staff_user, with_totp
+from tests.factories import (
+    ClientFactory,
+    UserFactory,
+    assign,
+    importer_number,
+    member,
+    seed_reference_data,
+    staff_user,
+    with_totp,
+)
 from tests.refunds.test_declarations import make_ready
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -32,7 +39,7 @@ def rejection_reasons(transactional_db):
     that follow (serialized_rollback would restore them, but collides with the content types re-created
     by those flushes); the migration's own function puts them back.
     """
-    importlib.import_module("refunds.migrations.0002_seed_rejection_reasons").seed(apps, None)
+    seed_reference_data()
 
 
 def _client_with_entries():

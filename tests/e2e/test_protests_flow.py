@@ -1,13 +1,11 @@
 """End-to-end in Chromium: staff build a protest draft, generate its Form 19 PDF, record the filing, then CBP's
 denial; the court deadline (denial + 180 days) appears on the client's private calendar feed."""
 
-import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from django_scopes import scope
 
@@ -16,7 +14,16 @@ from entries.models import Entry, EntryLine
 from entries.reminder_services import calendar_feed_create
 from protests.authorization import protest_authorization_grant
 from tests.e2e.conftest import login, shot
-from tests.factories import ClientFactory, UserFactory, assign, importer_number, member, staff_user, with_totp
+from tests.factories import (
+    ClientFactory,
+    UserFactory,
+    assign,
+    importer_number,
+    member,
+    seed_reference_data,
+    staff_user,
+    with_totp,
+)
 from tests.refunds.test_declarations import entry_number
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -29,10 +36,7 @@ PROTEST_NUMBER = "2704-26-100123"
 def protest_templates(transactional_db):
     """The objection templates and interest rates as their data migrations seed them (transactional tests flush
     every table)."""
-    importlib.import_module("protests.migrations.0002_seed_templates").seed(apps, None)
-    importlib.import_module("refunds.migrations.0007_interest_rates").seed(
-        apps, None
-    )  # the interest estimate
+    seed_reference_data()
 
 
 def _client_with_a_protest_entry():

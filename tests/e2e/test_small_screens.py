@@ -1,10 +1,7 @@
 """At 390 px wide (a phone) no page scrolls sideways, for a client user and for staff (issue 15, "Small
 screens"). Each page is screenshotted to test-artifacts/screenshots/390-*.png for a reviewer."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
@@ -14,7 +11,16 @@ from entries.services import report_import, report_upload
 from refunds.services import declaration_batch_build
 from tests.e2e.conftest import login, shot
 from tests.entries.helpers import SAMPLE_IORS, SAMPLES
-from tests.factories import ClientFactory, UserFactory, assign, importer_number, member, staff_user, with_totp
+from tests.factories import (
+    ClientFactory,
+    UserFactory,
+    assign,
+    importer_number,
+    member,
+    seed_reference_data,
+    staff_user,
+    with_totp,
+)
 from tests.refunds.test_declarations import make_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +71,7 @@ def acme():
     Transactional tests flush every table when they end, data migrations' rows too: the interest rates
     the pages estimate with are seeded again by their migration's own function.
     """
-    importlib.import_module("refunds.migrations.0007_interest_rates").seed(apps, None)
+    seed_reference_data()
     client = ClientFactory(slug="acme", legal_name="Acme Imports LLC")
     numbers = SAMPLE_IORS["es003_basic.csv"]
     for number in numbers:

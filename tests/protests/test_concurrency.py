@@ -1,17 +1,16 @@
 """Two filings at the same moment never put an entry into two live protests (PostgreSQL, two connections)."""
 
-import importlib
 import os
 import threading
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django_scopes import scope
 
 from protests import following
 from protests.models import Protest, ProtestEntry
+from tests.factories import seed_reference_data
 from tests.protests.helpers import IOR_A, build, protest_entries, today
 
 
@@ -58,10 +57,7 @@ def _second_draft_with_the_same_entries(client, first: Protest) -> Protest:
 def protest_templates(transactional_db):
     """The objection templates and interest rates as their data migrations seed them: transactional tests flush
     every table when they end (serialized_rollback would restore them, but collides with other transactional tests)."""
-    importlib.import_module("protests.migrations.0002_seed_templates").seed(apps, None)
-    importlib.import_module("refunds.migrations.0007_interest_rates").seed(
-        apps, None
-    )  # the interest estimate
+    seed_reference_data()
 
 
 @pytest.mark.django_db(transaction=True)
