@@ -116,6 +116,20 @@ def _detail_context(request, protest, **forms):
     }
 
 
+def _detail_form(request, protest, form, name: str, call, success):
+    """Form -> one service call -> message, on a protest's page: back to the page when it worked, the page with
+    the form's errors (the service's included) when not. `success` is the message, or makes it from the data."""
+    if form.is_valid():
+        try:
+            call(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, success(form.cleaned_data) if callable(success) else success)
+            return redirect(protest)
+    return render(request, "protests/detail.html", _detail_context(request, protest, **{name: form}))
+
+
 def protest_detail(request, client_slug, public_id):
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
     return render(request, "protests/detail.html", _detail_context(request, protest))
@@ -125,32 +139,28 @@ def protest_detail(request, client_slug, public_id):
 def protest_description(request, client_slug, public_id):
     _require_builder(request)
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
-    form = DescriptionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.protest_update(actor=request.user, protest=protest, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Description of the merchandise saved.")
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, description_form=form))
+    return _detail_form(
+        request,
+        protest,
+        DescriptionForm(request.POST),
+        "description_form",
+        lambda **data: services.protest_update(actor=request.user, protest=protest, **data),
+        "Description of the merchandise saved.",
+    )
 
 
 @require_POST
 def protest_entry_add(request, client_slug, public_id):
     _require_builder(request)
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
-    form = EntryNumberForm(request.POST)
-    if form.is_valid():
-        try:
-            services.protest_entry_add(actor=request.user, protest=protest, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Entry {form.cleaned_data['entry_number']} added.")
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, entry_form=form))
+    return _detail_form(
+        request,
+        protest,
+        EntryNumberForm(request.POST),
+        "entry_form",
+        lambda **data: services.protest_entry_add(actor=request.user, protest=protest, **data),
+        lambda data: f"Entry {data['entry_number']} added.",
+    )
 
 
 @require_POST
@@ -232,34 +242,28 @@ def protest_csv(request, client_slug, public_id):
 def protest_filing(request, client_slug, public_id):
     _require_builder(request)
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
-    form = FilingForm(request.POST)
-    if form.is_valid():
-        try:
-            following.protest_record_filing(actor=request.user, protest=protest, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, f"Filing recorded: protest {form.cleaned_data['protest_number'].strip().upper()}."
-            )
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, filing_form=form))
+    return _detail_form(
+        request,
+        protest,
+        FilingForm(request.POST),
+        "filing_form",
+        lambda **data: following.protest_record_filing(actor=request.user, protest=protest, **data),
+        lambda data: f"Filing recorded: protest {data['protest_number'].strip().upper()}.",
+    )
 
 
 @require_POST
 def protest_accelerated(request, client_slug, public_id):
     _require_builder(request)
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
-    form = AcceleratedForm(request.POST)
-    if form.is_valid():
-        try:
-            following.protest_request_accelerated(actor=request.user, protest=protest, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Accelerated disposition recorded.")
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, accelerated_form=form))
+    return _detail_form(
+        request,
+        protest,
+        AcceleratedForm(request.POST),
+        "accelerated_form",
+        lambda **data: following.protest_request_accelerated(actor=request.user, protest=protest, **data),
+        "Accelerated disposition recorded.",
+    )
 
 
 @require_POST
@@ -267,22 +271,20 @@ def protest_decision(request, client_slug, public_id):
     if not request.client_access.is_staff:
         raise Http404("Not available")
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            following.protest_decide(
-                actor=request.user,
-                protest=protest,
-                decision=form.cleaned_data["decision"],
-                decided_on=form.cleaned_data["decided_on"],
-                entry_numbers=form.cleaned_data["entry_numbers"] or None,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "CBP's decision recorded.")
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, decision_form=form))
+    return _detail_form(
+        request,
+        protest,
+        DecisionForm(request.POST),
+        "decision_form",
+        lambda decision, decided_on, entry_numbers: following.protest_decide(
+            actor=request.user,
+            protest=protest,
+            decision=decision,
+            decided_on=decided_on,
+            entry_numbers=entry_numbers or None,
+        ),
+        "CBP's decision recorded.",
+    )
 
 
 @require_POST
