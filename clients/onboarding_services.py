@@ -738,17 +738,23 @@ def authorization_statement(*, actor: User, client: Client, importer_numbers: li
     )
 
 
-def filing_authorization_grant(
-    *, actor: User, client: Client, importer_numbers: list[str], ip_address: str | None
-) -> FilingAuthorization:
-    """A client admin authorizes the brokerage to file for these importer numbers; replaces any earlier one."""
-    _require_client_admin(actor, client)
+def authorized_importer_numbers(*, client: Client, importer_numbers: list[str]) -> list[str]:
+    """The importer numbers an authorization names, sorted and unique: at least one, all of them the company's."""
     known = set(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
     numbers = sorted(set(importer_numbers))
     if not numbers:
         raise ValidationError({"importer_numbers": "Choose at least one importer number."})
     if set(numbers) - known:
         raise ValidationError({"importer_numbers": "Choose among the company's importer numbers."})
+    return numbers
+
+
+def filing_authorization_grant(
+    *, actor: User, client: Client, importer_numbers: list[str], ip_address: str | None
+) -> FilingAuthorization:
+    """A client admin authorizes the brokerage to file for these importer numbers; replaces any earlier one."""
+    _require_client_admin(actor, client)
+    numbers = authorized_importer_numbers(client=client, importer_numbers=importer_numbers)
     with transaction.atomic():
         for previous in FilingAuthorization.objects.select_for_update().filter(
             client=client, revoked_at=None

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients import audit
-from clients.models import Client, ImporterNumber, User
+from clients.models import Client, User
+from clients.onboarding_services import authorized_importer_numbers
 from clients.tenancy import client_access_for
 
 from .models import ProtestAuthorization
@@ -47,12 +48,7 @@ def protest_authorization_grant(
 ) -> ProtestAuthorization:
     """A client admin authorizes the brokerage to file protests for these importer numbers; replaces any earlier one."""
     _require_client_admin(actor, client)
-    known = set(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
-    numbers = sorted(set(importer_numbers))
-    if not numbers:
-        raise ValidationError({"importer_numbers": "Choose at least one importer number."})
-    if set(numbers) - known:
-        raise ValidationError({"importer_numbers": "Choose among the company's importer numbers."})
+    numbers = authorized_importer_numbers(client=client, importer_numbers=importer_numbers)
     with transaction.atomic():
         for previous in ProtestAuthorization.objects.select_for_update().filter(
             client=client, revoked_at=None
