@@ -69,7 +69,7 @@ def _prepare() -> None:
 
 
 def _entry_number(index: int) -> str:
-    from entries.entry_numbers import check_digit
+    from domain.entry_numbers import check_digit
 
     first_ten = f"{'BK' + 'ABCDEFGHJ'[index // 10**7]}{index % 10**7:07d}"
     return f"{first_ten}{check_digit(first_ten)}"
@@ -139,7 +139,7 @@ def bench_build(entries: int, work: Path) -> dict:
     from django.core.management import call_command
     from django_scopes import scope
 
-    from refunds import cape
+    from domain import cape
     from refunds.models import Declaration
     from refunds.selectors import batch_declarations, declaration_content, declaration_plan
     from refunds.services import declaration_batch_build

@@ -57,7 +57,7 @@ def generate(total: int, clients: int, big: int) -> None:
 
     from brokerage.bulk import write_rows
     from clients.models import Client, ImporterNumber, Membership, User
-    from entries.classification import classify_totals
+    from domain.classification import classify_totals
     from entries.models import Entry
 
     call_command("migrate", verbosity=0)
@@ -116,7 +116,7 @@ def generate(total: int, clients: int, big: int) -> None:
     )
     from django.utils import timezone
 
-    from entries.entry_numbers import check_digit
+    from domain.entry_numbers import check_digit
     from entries.registry import current_registry
 
     registry = current_registry()

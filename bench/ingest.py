@@ -110,7 +110,7 @@ _FIRST_DATE, _DAYS = date(2025, 1, 2), (date(2026, 10, 31) - date(2025, 1, 2)).d
 
 
 def _entry_number(index: int) -> str:
-    from entries.entry_numbers import check_digit
+    from domain.entry_numbers import check_digit
 
     # 7919 is coprime with 10**7, so distinct indexes give distinct serials.
     first_ten = f"{_FILERS[index % len(_FILERS)]}{(index * 7919 + 123457) % 10**7:07d}"

@@ -156,7 +156,7 @@ def prepare(clients: int, largest: int, smallest: int) -> dict:
 
     from clients.models import Membership, User
     from clients.services import client_create, staff_assign
-    from entries.entry_numbers import display
+    from domain.entry_numbers import display
     from entries.models import Entry
     from entries.services import report_import, report_upload
 

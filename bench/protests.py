@@ -60,7 +60,7 @@ def _prepare() -> None:
 
 
 def _entry_number(index: int) -> str:
-    from entries.entry_numbers import check_digit
+    from domain.entry_numbers import check_digit
 
     first_ten = f"BP{'ABCDEFGHJ'[index // 10**7]}{index % 10**7:07d}"
     return f"{first_ten}{check_digit(first_ten)}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from entries.entry_numbers import is_valid as entry_number_is_valid
+from domain.entry_numbers import is_valid as entry_number_is_valid
 
 _DASH = "\\-\u2010\u2011\u2012\u2013\u2014\u2212"  # for a character class: the hyphen escaped
 MIN_DIGITS = 8

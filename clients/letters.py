@@ -10,7 +10,7 @@ from datetime import date
 
 from django.db import models
 
-from entries import entry_numbers
+from domain import entry_numbers
 
 
 class LetterKind(models.TextChoices):

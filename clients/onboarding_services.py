@@ -1,7 +1,7 @@
 """Writes on onboarding: keyword-only, each owns its transaction and records an audit event in it.
 
 The portal never receives or stores a full bank account number: the ACH service refuses anything but the
-last four digits (clients.banking), and no message repeats what was typed.
+last four digits (domain.banking), and no message repeats what was typed.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from domain.banking import last_four_problem, routing_number_problem
+
 from . import audit
-from .banking import last_four_problem, routing_number_problem
 from .emails import send_templated
 from .models import (
     ChecklistEvidence,

@@ -6,12 +6,12 @@ without a label is humanized rather than shown raw.
 """
 
 from brokerage import words
-from entries import entry_numbers
+from domain import entry_numbers
 
 
 def _vocabularies() -> dict[str, dict[str, str]]:
     # Imported on first use: this module is imported (by the template builtins) before the apps are ready.
-    from entries.classification import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, REASON_LABELS
+    from domain.classification import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, REASON_LABELS
     from entries.models import Chapter99Rule, RefundPath
     from refunds.models import Declaration
 

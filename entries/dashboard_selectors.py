@@ -171,7 +171,7 @@ PROTEST_COLUMNS = {
 
 def _protest_figures(rows: dict[int, ClientRow], today: date) -> None:
     """Protests per client by status, and each client's nearest protest deadline: two grouped queries."""
-    from protests.drafting import URGENT_DAYS
+    from domain.protests.drafting import URGENT_DAYS
     from protests.models import Protest
 
     for row in rows.values():

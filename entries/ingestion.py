@@ -29,10 +29,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from brokerage.bulk import write_rows
+from domain.chapter99 import DEFAULT_REGISTRY, Registry
+from domain.classification import classify_totals
+from domain.es003 import parsing
 
-from . import parsing, staging
-from .chapter99 import DEFAULT_REGISTRY, Registry
-from .classification import classify_totals
+from . import staging
 from .figures import figures_refresh
 from .models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
 from .staging import ERROR_COLUMNS, KEY_COLUMNS, ROW_COLUMNS

@@ -6,8 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
-
-from . import classification
+from domain import classification
 
 
 class EntryReport(Job):
@@ -77,7 +76,7 @@ RefundPath = models.TextChoices(
 )
 
 
-# entries.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.REMINDED_KINDS),
+# domain.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.REMINDED_KINDS),
 # the deadlines DeadlineFigures sums; spelled out so that models need not import the classification rules.
 REMINDED_DEADLINE_KINDS = ("cape_window_closes", "protest_deadline", "court_deadline")
 
@@ -150,7 +149,7 @@ class Entry(TenantModel):
         verbose_name_plural = "entries"
 
     def __str__(self) -> str:
-        from .entry_numbers import display
+        from domain.entry_numbers import display
 
         return display(self.entry_number)
 
@@ -161,7 +160,7 @@ class Entry(TenantModel):
 
     @property
     def next_deadline_label(self) -> str:
-        from .classification import DEADLINE_LABELS
+        from domain.classification import DEADLINE_LABELS
 
         return DEADLINE_LABELS.get(self.next_deadline_kind, self.next_deadline_kind)
 
@@ -180,7 +179,7 @@ class Entry(TenantModel):
     @property
     def collection_warning(self) -> str:
         """Staff's warning when a duty falls outside its program's collection period ("" when none)."""
-        from .classification import collection_warning
+        from domain.classification import collection_warning
 
         return collection_warning(
             entry_date=self.entry_date or self.entry_summary_date,
@@ -368,7 +367,7 @@ class Chapter99Rule(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from . import chapter99
+        from domain import chapter99
 
         try:  # the pure module's own checks (digits, order, dates) are the single source of truth
             chapter99.Chapter99Rule(

@@ -17,10 +17,10 @@ from django.db import transaction
 
 from brokerage.bulk import update_from_rows
 from clients.models import Client, User
-from refunds.deadlines import CURRENT_RULES, RuleSet
+from domain.chapter99 import Registry
+from domain.classification import Classification, classify_totals, with_court_deadline
+from domain.deadlines import CURRENT_RULES, RuleSet
 
-from .chapter99 import Registry
-from .classification import Classification, classify_totals, with_court_deadline
 from .figures import figures_refresh
 from .models import Entry, EntryHistory
 from .registry import current_registry

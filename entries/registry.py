@@ -2,7 +2,8 @@
 
 import hashlib
 
-from . import chapter99
+from domain import chapter99
+
 from .models import Chapter99Rule
 
 

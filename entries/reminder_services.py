@@ -36,8 +36,8 @@ from clients.models import (
     StaffAssignment,
     User,
 )
+from domain.entry_numbers import display
 
-from .entry_numbers import display
 from .models import Entry, EntryHistory, RefundPath
 from .reclassification import RULE_SET_NOTE_PREFIX
 from .reminders import (

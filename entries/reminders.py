@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from clients.onboarding import _fold, _text, _utc  # the one iCalendar line writer (folding and escaping)
-
-from .classification import DEADLINE_LABELS, DeadlineKind
+from domain.classification import DEADLINE_LABELS, DeadlineKind
 
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
 CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off

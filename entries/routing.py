@@ -25,8 +25,9 @@ from brokerage.words import plural
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
+from domain.es003 import parsing
 
-from . import parsing, upload_checks
+from . import upload_checks
 from .models import BrokerReport
 from .services import report_import, report_upload
 

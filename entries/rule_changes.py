@@ -19,9 +19,9 @@ from django_scopes import scopes_disabled
 from clients import audit
 from clients.emails import send_templated
 from clients.models import Client, Membership, User
+from domain.classification import DEADLINE_LABELS, REASON_LABELS
+from domain.entry_numbers import display
 
-from .classification import DEADLINE_LABELS, REASON_LABELS
-from .entry_numbers import display
 from .models import RefundPath, RuleChangeNotice
 
 # The overview shows a notice's banner for this long after it was recorded.

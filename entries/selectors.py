@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from clients.models import Client
-from refunds.deadlines import RULES_2026_1
+from domain.deadlines import RULES_2026_1
 
 from .models import EntryReport, RowRejection
 
@@ -148,7 +148,7 @@ def headline_figures(*, client_ids, today) -> dict:
     from django_scopes import scopes_disabled
 
     from brokerage.lookups import client_ids_in
-    from refunds.eligibility import open_paths
+    from domain.eligibility import open_paths
 
     from .models import DeadlineFigures, PathFigures
 
@@ -237,7 +237,8 @@ def upcoming_deadlines(*, client: Client, today, limit: int = 8):
 def entry_for_client(*, client: Client, entry_number: str):
     from django.shortcuts import get_object_or_404
 
-    from .entry_numbers import canonical
+    from domain.entry_numbers import canonical
+
     from .models import Entry
 
     return get_object_or_404(

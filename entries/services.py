@@ -19,8 +19,9 @@ from brokerage.words import plural
 from clients import audit
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
+from domain.es003 import parsing
 
-from . import parsing, upload_checks
+from . import upload_checks
 from .figures import figures_refresh
 from .ingestion import AllRowsRejected, import_report
 from .models import EntryReport
@@ -536,7 +537,8 @@ def entries_bulk_mark(
     """
     from django.http import Http404
 
-    from .entry_numbers import canonical
+    from domain.entry_numbers import canonical
+
     from .models import Entry, EntryHistory
     from .reclassification import entries_reclassify
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from clients.selectors import staff_users
 from clients.tenancy import staff_required
+from domain.charts import horizontal_bars, vertical_bars
 
-from .charts import horizontal_bars, vertical_bars
 from .dashboard_selectors import SORTS, caseload_dashboard, deadline_alerts
 from .selectors import FIGURES
 

@@ -24,8 +24,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
-from . import parsing
-from .chapter99 import Registry
+from domain.chapter99 import Registry
+from domain.es003 import parsing
 
 PROGRESS_EVERY_ROWS = 25_000
 # The second half's entry runs are numbered from here, so that they never meet the first half's.

@@ -3,13 +3,14 @@
 The parser decides the same way when the import runs; checking here too means an image, a web page, an
 archive that is not a workbook, a zip bomb or a workbook carrying XML entity declarations is refused at
 once, with the reason, and its bytes are never kept. The checks read a bounded amount: the first 64 KB,
-and for a ZIP its central directory and the first 64 KB of each part (entries.xlsx.check_archive).
+and for a ZIP its central directory and the first 64 KB of each part (domain.xlsx.check_archive).
 """
 
 import re
 from typing import IO
 
-from . import parsing, xlsx
+from domain import xlsx
+from domain.es003 import parsing
 
 # Signatures of files people pick by mistake (or on purpose). The ZIP signature is handled apart: an
 # .xlsx is a ZIP.

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
-from refunds.deadlines import CURRENT_RULES
-from refunds.interest import estimate_interest
+from domain.classification import REASON_LABELS
+from domain.deadlines import CURRENT_RULES
+from domain.interest import estimate_interest
 from refunds.selectors import interest_basis_for, interest_rate_table
 
 from . import selectors, services
-from .classification import REASON_LABELS
 from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
@@ -367,7 +367,7 @@ def rule_changes(request, client_slug):
 
 
 def _timeline(entry, live) -> list[dict]:
-    from refunds import deadlines
+    from domain import deadlines
 
     items = [
         ("Entry date", entry.entry_date),

@@ -21,11 +21,11 @@ from django_scopes import scope, scopes_disabled
 from clients import audit
 from clients.models import Client, User
 from clients.tenancy import client_access_for
+from domain.cbp_reports import BadRow, FileRejected, open_cbp_report
+from domain.protests import decisions, rules
 from entries.models import Entry
 from entries.reclassification import entries_reclassify
-from refunds.cbp_reports import BadRow, FileRejected, open_cbp_report
 
-from . import decisions, rules
 from .models import Protest, ProtestEntry
 from .services import require_builder
 
@@ -280,7 +280,7 @@ def protest_decide(
                     client=protest.client, protest=protest, status="pending"
                 ).values_list("entry_number", flat=True)
             )
-        from entries.entry_numbers import canonical
+        from domain.entry_numbers import canonical
 
         decided = {canonical(n): (decision, decided_on) for n in entry_numbers}
         applied, problems = _apply_decisions(protest=protest, decided=decided, source="staff", actor=actor)

@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Client, Job, TenantModel
-
-from .drafting import CATEGORY_LABELS, URGENT_DAYS
+from domain.protests.drafting import CATEGORY_LABELS, URGENT_DAYS
 
 
 class Category(models.TextChoices):
@@ -150,7 +149,7 @@ class Protest(TenantModel):
 
     @property
     def deemed_denied_on(self) -> date | None:
-        from .rules import deemed_denial_date
+        from domain.protests.rules import deemed_denial_date
 
         if self.accelerated_requested_on is None:
             return None

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404
 
 from clients.models import Client
 from clients.tenancy import ClientAccess
+from domain.protests import drafting
 from entries.models import Entry, EntryLine
 from refunds import selectors as refund_selectors
 
-from . import drafting
 from .models import Protest, ProtestAuthorization, ProtestDocument, ProtestEntry
 
 _CENT = Decimal("0.01")

@@ -18,10 +18,11 @@ from brokerage.bulk import write_rows
 from clients import audit
 from clients.models import Client, User
 from clients.tenancy import client_access_for
-from entries.entry_numbers import canonical
+from domain.entry_numbers import canonical
+from domain.protests import drafting
 from entries.models import Entry
 
-from . import drafting, selectors
+from . import selectors
 from .models import Category, Protest, ProtestEntry, ProtestTemplate
 
 DRAWBACK_DECLARATION = (

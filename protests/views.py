@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.storage import file_response
 from brokerage.words import plural
+from domain.protests import drafting
 from refunds.selectors import interest_basis_for
 
-from . import authorization, documents, drafting, following, selectors, services
+from . import authorization, documents, following, selectors, services
 from .forms import (
     AcceleratedForm,
     BuildForm,

@@ -170,7 +170,7 @@ class InterestRate(models.Model):
         ordering = ["quarter_start"]
 
     def __str__(self) -> str:
-        from .interest import percent, quarter_name
+        from domain.interest import percent, quarter_name
 
         return (
             f"{quarter_name(self.quarter_start)}: {percent(self.noncorporate_rate)} non-corporate, "

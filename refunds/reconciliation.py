@@ -1,7 +1,7 @@
 """Matching a CBP report's rows to the ledger and recording what CBP says, set-based.
 
 The client's ledger is read once into dictionaries (its size is the client's declared entries, not the
-file's), the file is streamed through refunds.cbp_reports, each row is matched in memory, and what changes is
+file's), the file is streamed through domain.cbp_reports, each row is matched in memory, and what changes is
 written in one transaction with UPDATE ... FROM a temporary table (COPY on PostgreSQL). Rows that cannot be
 matched are stored with the reason, for the report page and its CSV. Mappings and rules: docs/CAPE.md.
 """
@@ -23,12 +23,12 @@ from brokerage.bulk import update_from_rows, write_rows
 from brokerage.storage import local_path
 from brokerage.words import plural
 from clients.jobs import job_progress
-from entries.entry_numbers import display
+from domain.cbp_reports import BadRow, FileRejected, Row, open_cbp_report
+from domain.eligibility import ResultCounts, declaration_outcome
+from domain.entry_numbers import display
 from entries.figures import figures_refresh
 from entries.models import Entry
 
-from .cbp_reports import BadRow, FileRejected, Row, open_cbp_report
-from .eligibility import ResultCounts, declaration_outcome
 from .models import CbpReport, CbpReportProblem, Declaration, DeclarationEntry, RejectionReason
 
 PROGRESS_EVERY_ROWS = 25_000

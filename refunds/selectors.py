@@ -19,13 +19,13 @@ from clients.models import Client, ImporterNumber, User
 from clients.onboarding import Readiness
 from clients.onboarding_selectors import client_ready_to_file
 from clients.tenancy import ClientAccess, visible_clients
+from domain import cape
+from domain.eligibility import CAPE_PATHS, HOLD_BACK_REASONS, PHASE2, PHASE2_WARNING, hold_back_reason
+from domain.interest import InterestBasis, RateTable, estimate_interest, interest_basis
 from entries.models import Entry
 from entries.reclassification import FACT_FIELDS, classify_facts
 from entries.registry import current_registry
 
-from . import cape
-from .eligibility import CAPE_PATHS, HOLD_BACK_REASONS, PHASE2, PHASE2_WARNING, hold_back_reason
-from .interest import InterestBasis, RateTable, estimate_interest, interest_basis
 from .models import CbpReport, CbpReportProblem, Declaration, DeclarationBatch, DeclarationEntry, InterestRate
 
 LIVE = [DeclarationEntry.Status.PENDING, DeclarationEntry.Status.ACCEPTED]
@@ -64,7 +64,7 @@ def selected_entry_ids(
 ) -> set[int]:
     """The ids of the client's entries among those ticked (by entry number, as the entries page sends them,
     or by id): a number or id of another client's entry is simply not found."""
-    from entries.entry_numbers import canonical
+    from domain.entry_numbers import canonical
 
     numbers = {canonical(n) for n in entry_numbers if n.strip()}
     ids = set(entry_ids)

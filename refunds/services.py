@@ -20,14 +20,15 @@ from clients.jobs import job_fail, job_start, job_succeed
 from clients.models import Client, User
 from clients.onboarding_selectors import client_ready_to_file
 from clients.tenancy import ADMIN_ROLES, client_access_for
+from domain import cape
+from domain.deadlines import RULES_2026_1
+from domain.eligibility import HOLD_BACK_REASONS, PHASE2, hold_back_reason
 from entries.figures import figures_refresh
 from entries.models import Entry
 from entries.reclassification import FACT_FIELDS, classify_facts
 from entries.registry import current_registry
 
-from . import cape, selectors
-from .deadlines import RULES_2026_1
-from .eligibility import HOLD_BACK_REASONS, PHASE2, hold_back_reason
+from . import selectors
 from .models import CbpReport, Declaration, DeclarationBatch, DeclarationEntry
 
 logger = logging.getLogger(__name__)
@@ -463,7 +464,8 @@ def _enqueue(report_id: int) -> None:
 
 def cbp_report_process(*, report: CbpReport) -> CbpReport:
     """Reconcile an uploaded CBP report with the ledger, moving its job row to succeeded or failed."""
-    from .cbp_reports import FileRejected
+    from domain.cbp_reports import FileRejected
+
     from .reconciliation import reconcile
 
     job_start(report)

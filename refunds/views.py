@@ -18,8 +18,9 @@ from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
 from brokerage.words import plural
 from clients.tenancy import ADMIN_ROLES
+from domain import cape
 
-from . import cape, selectors, services
+from . import selectors, services
 from .forms import AllowRefileForm, BuildForm, CbpReportForm, FilingForm
 from .models import CbpReport, Declaration, DeclarationEntry
 

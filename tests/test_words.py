@@ -19,7 +19,7 @@ from clients.letters import LetterKind
 from clients.models import Letter
 from clients.services import invitation_create
 from clients.vocabulary import audit_details, label
-from entries import classification, entry_numbers
+from domain import classification, entry_numbers
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RefundPath, RowRejection
 from refunds.services import declaration_batch_build
 
@@ -76,7 +76,7 @@ def raw_codes(text: str) -> list[str]:
 
 
 def _valid_number(serial: int) -> str:
-    from entries.entry_numbers import check_digit
+    from domain.entry_numbers import check_digit
 
     return f"ABC{serial:07d}{check_digit(f'ABC{serial:07d}')}"
 

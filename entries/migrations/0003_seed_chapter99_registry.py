@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from entries.chapter99 import DEFAULT_REGISTRY
+    from domain.chapter99 import DEFAULT_REGISTRY
 
     Rule = apps.get_model("entries", "Chapter99Rule")
     if Rule.objects.exists():

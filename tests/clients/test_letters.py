@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from clients.letters import LetterKind
 from clients.letters_services import letter_batch_build, letter_pdf, letter_sample_html
 from clients.models import AuditEvent, Letter, LetterBatch, OnboardingProfile
-from entries.entry_numbers import check_digit, display
+from domain.entry_numbers import check_digit, display
 from tests.factories import ClientFactory, importer_number, member
 
 KIND_DETAILS = {

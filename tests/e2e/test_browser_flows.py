@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django_scopes import scopes_disabled
 
-from entries.entry_numbers import check_digit
+from domain.entry_numbers import check_digit
 from tests.e2e.conftest import shot
 from tests.entries.helpers import SAMPLES
 from tests.factories import (

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
 
-from entries.entry_numbers import display
+from domain.entry_numbers import display
 from entries.models import Entry
 from entries.services import report_import, report_upload
 from tests.e2e.conftest import login, shot

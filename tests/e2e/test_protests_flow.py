@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from entries.entry_numbers import display
+from domain.entry_numbers import display
 from entries.models import Entry, EntryLine
 from entries.reminder_services import calendar_feed_create
 from protests.authorization import protest_authorization_grant

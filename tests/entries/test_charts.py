@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from entries.charts import compact_money, horizontal_bars, nice_ceiling, vertical_bars
+from domain.charts import compact_money, horizontal_bars, nice_ceiling, vertical_bars
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from clients.models import AuditEvent
-from entries.entry_numbers import check_digit, display
+from domain.entry_numbers import check_digit, display
 from entries.models import Entry, EntryHistory, EntryLine
 
 # Literal paths: reversing at import time would load the URLconf before pytest-django sets up Django's

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django_scopes import scope
 
-from entries.entry_numbers import check_digit
+from domain.entry_numbers import check_digit
 from entries.models import Entry, EntryHistory, EntryReport
 from entries.services import report_import, report_upload
 from tests.entries.helpers import AS_OF

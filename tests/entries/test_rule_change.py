@@ -5,11 +5,11 @@ from django.urls import reverse
 from django_scopes import scope
 
 from clients.models import AuditEvent
+from domain.deadlines import RULES_2026_1
 from entries.models import Entry, EntryHistory, RuleChangeNotice
 from entries.reclassification import FACT_FIELDS, classify_facts, stored_values
 from entries.registry import current_registry
 from entries.tasks import reclassify_all_clients
-from refunds.deadlines import RULES_2026_1
 from tests.entries.helpers import AS_OF, SAMPLE_IORS, upload
 from tests.factories import ClientFactory, assign, importer_number, member, staff_user
 

@@ -11,10 +11,10 @@ import random
 import pytest
 from django_scopes import scope
 
+from domain.entry_numbers import check_digit
+from domain.es003.parsing import split_point
 from entries import ingestion, staging
-from entries.entry_numbers import check_digit
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
-from entries.parsing import split_point
 from tests.entries.helpers import upload
 from tests.factories import ClientFactory, importer_number
 
@@ -57,7 +57,7 @@ def test_the_cut_is_at_a_row_start_after_the_middle_with_its_row_number(tmp_path
 
 
 def test_a_crlf_across_two_read_blocks_is_one_break(tmp_path, monkeypatch):
-    from entries import parsing
+    from domain.es003 import parsing
 
     data = b"".join(b"row %03d,x\r\n" % i for i in range(40))
     whole = _cut(tmp_path, data)

@@ -13,12 +13,12 @@ from django_scopes import scope
 from pypdf import PdfReader
 
 from clients.models import AuditEvent
+from domain.interest import estimate_interest
 from entries.feeds import feed_deadlines
 from entries.models import Entry
 from entries.reminder_services import reminders_plan, reminders_send
 from protests import documents, following, selectors, services
 from protests.models import Protest, ProtestEntry
-from refunds.interest import estimate_interest
 from refunds.selectors import declaration_plan, interest_rate_table
 from tests.protests.helpers import IOR_A, build, protest_entries, today
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import ChecklistItem, OnboardingProfile
+from domain.cbp_reports import open_cbp_report, unwrap_excel_text
 from entries.models import Entry
-from refunds.cbp_reports import open_cbp_report, unwrap_excel_text
 from refunds.models import UNKNOWN_REASON_ACTION, Declaration, DeclarationEntry, RejectionReason
 from refunds.selectors import declaration_plan
 from refunds.services import declaration_entry_allow_refile

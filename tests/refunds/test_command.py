@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_scopes import scope
 
-from refunds import cape
+from domain import cape
 from refunds.models import DeclarationEntry
 from refunds.selectors import declaration_plan
 from tests.entries.helpers import AS_OF

@@ -14,10 +14,10 @@ from django_scopes import scope
 
 from clients import onboarding_services
 from clients.models import AuditEvent
-from entries.entry_numbers import check_digit
+from domain import cape
+from domain.entry_numbers import check_digit
+from domain.interest import RateTable, estimate_interest
 from entries.models import Entry
-from refunds import cape
-from refunds.interest import RateTable, estimate_interest
 from refunds.models import Declaration, DeclarationEntry
 from refunds.selectors import declaration_content, declaration_plan
 from refunds.services import declaration_batch_build, declaration_discard, declaration_record_filing

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from entries.entry_numbers import check_digit
-from refunds import cape
+from domain import cape
+from domain.entry_numbers import check_digit
 from refunds.selectors import declaration_plan, importer_own_files
 from tests.entries.helpers import upload
 from tests.factories import importer_number

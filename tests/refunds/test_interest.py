@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from refunds.interest import RateTable, estimate_interest, interest_basis, quarter_name
+from domain.interest import RateTable, estimate_interest, interest_basis, quarter_name
 
 
 def _quarters(*rates: str) -> tuple:

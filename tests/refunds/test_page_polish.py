@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from entries.entry_numbers import display
+from domain.entry_numbers import display
 from refunds.services import declaration_record_filing
 from tests.refunds.test_declarations import (
     build,

@@ -17,10 +17,10 @@ from django_scopes import scope, scopes_disabled
 from clients import audit
 from clients.models import AuditExport, Client
 from clients.services import audit_export_build
-from entries.entry_numbers import check_digit
+from domain import cape
+from domain.entry_numbers import check_digit
 from entries.models import BrokerReport, Entry, EntryReport, RowRejection
 from entries.routing import broker_report_route
-from refunds import cape
 from refunds.models import CbpReport, CbpReportProblem
 from refunds.services import declaration_batch_build
 from tests.factories import UserFactory, member, staff_user

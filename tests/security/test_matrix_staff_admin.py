@@ -17,8 +17,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from clients.models import Client, LetterBatch, TenantModel
+from domain.classification import DeadlineKind
 from entries import reminder_services
-from entries.classification import DeadlineKind
 from entries.models import BrokerReport, Entry
 from tests.security import ledger
 from tests.test_security import INLINE_HANDLER, INLINE_SCRIPT

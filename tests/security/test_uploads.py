@@ -321,7 +321,7 @@ def _string_table(count: int) -> bytes:
 def test_workbook_with_more_texts_than_a_report_has_is_refused_at_upload(
     client, importer, settings, kept_before
 ):
-    from entries import xlsx
+    from domain import xlsx
 
     # The probe's workbook held 5.8 M strings (104 MB) in 13 MB and took a worker to 1 GB; one more than
     # the limit is enough to show the count is checked (its bytes are well under the size limit).
@@ -340,7 +340,7 @@ def test_workbook_with_more_texts_than_a_report_has_is_refused_at_upload(
 
 
 def test_workbook_whose_text_table_is_too_large_is_refused(tmp_path):
-    from entries import xlsx
+    from domain import xlsx
 
     # Few strings, long ones: over the size limit, under the count limit. Random text (hex) compresses
     # about 2:1, far from the zip-bomb ratio, so the per-part limit is what refuses it.
@@ -354,7 +354,7 @@ def test_workbook_whose_text_table_is_too_large_is_refused(tmp_path):
 
 
 def test_workbook_with_an_oversized_part_is_refused_at_upload(client, importer, settings, kept_before):
-    from entries import xlsx
+    from domain import xlsx
 
     padding = b"<!-- " + os.urandom(xlsx.MAX_OTHER_PART // 2 + 1).hex().encode() + b" -->"
 

@@ -2,8 +2,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from domain.deadlines import CURRENT_RULES
 from entries.tasks import reclassify_all_clients
-from refunds.deadlines import CURRENT_RULES
 
 
 class Command(BaseCommand):

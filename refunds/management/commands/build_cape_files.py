@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from clients.models import Client
-from refunds import cape
+from domain import cape
 from refunds.selectors import declaration_plan
 
 

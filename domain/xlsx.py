@@ -1,7 +1,7 @@
 """The Excel side of the ES-003 reader: archive safety checks, opening the workbook, cells as text.
 
 Pure: stdlib and openpyxl only. Every cell the parser uses is turned into the text a CSV export of the
-same report would hold, so that one set of value rules (entries.parsing) judges both formats.
+same report would hold, so that one set of value rules (domain.es003.parsing) judges both formats.
 """
 
 import datetime

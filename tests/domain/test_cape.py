@@ -4,8 +4,7 @@ from datetime import date
 
 import pytest
 
-from entries import entry_numbers
-from refunds import cape
+from domain import cape, entry_numbers
 
 
 def numbers(count, *, filer="ABC", start=0):

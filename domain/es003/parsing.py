@@ -18,8 +18,8 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any, NamedTuple
 
-from entries import xlsx
-from entries.entry_numbers import canonical, check_digit, is_well_formed
+from domain import xlsx
+from domain.entry_numbers import canonical, check_digit, is_well_formed
 
 HEADER_SEARCH_ROWS = 20
 MAX_LINE_CHARS = 1024 * 1024

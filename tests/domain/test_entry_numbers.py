@@ -1,6 +1,6 @@
 import pytest
 
-from entries import entry_numbers
+from domain import entry_numbers
 
 
 @pytest.mark.parametrize(

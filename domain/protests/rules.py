@@ -6,7 +6,7 @@ Pure: plain values in, values out.
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from refunds.deadlines import RULES_2026_1, RuleSet
+from domain.deadlines import RULES_2026_1, RuleSet
 
 # 19 U.S.C. 1515(b): a protest on which accelerated disposition was requested and that is not allowed or
 # denied within 30 days of the request is deemed denied at the end of the 30th day.

@@ -59,7 +59,7 @@ RULES_2026_1 = RuleSet(
     phase1_opens=PHASE1_OPENS,
     phase2_opens=PHASE2_OPENS,
 )
-# Same figures; the refund-path rules differ (entries.classification, docs/CAPE.md "Rule sets").
+# Same figures; the refund-path rules differ (domain.classification, docs/CAPE.md "Rule sets").
 RULES_2026_2 = RuleSet(
     version="2026.2",
     projected_liquidation_days=PROJECTED_LIQUIDATION_DAYS,

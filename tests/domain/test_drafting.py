@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from protests import drafting, rules
-from protests.drafting import Candidate, plan_drafts
+from domain.protests import drafting, rules
+from domain.protests.drafting import Candidate, plan_drafts
 
 AS_OF = date(2026, 11, 2)
 

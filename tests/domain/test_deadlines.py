@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from refunds import deadlines
-from refunds.deadlines import RULES_2026_1, RuleSet
+from domain import deadlines
+from domain.deadlines import RULES_2026_1, RuleSet
 
 
 def test_rules_2026_1_holds_the_spec_figures():

@@ -7,7 +7,7 @@ checked here before its number is written to a file, so the rule lives in one pl
 from dataclasses import dataclass
 from datetime import date
 
-from .deadlines import CURRENT_RULES, RuleSet
+from domain.deadlines import CURRENT_RULES, RuleSet
 
 PHASE1 = "cape_phase1"
 PHASE2 = "cape_phase2"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entries.chapter99 import DEFAULT_REGISTRY, Chapter99Rule, Registry
-from entries.classification import (
+from domain.chapter99 import DEFAULT_REGISTRY, Chapter99Rule, Registry
+from domain.classification import (
     LIQUIDATION_STATUSES,
     Classification,
     DeadlineKind,
@@ -17,7 +17,7 @@ from entries.classification import (
     classify,
     duty_totals,
 )
-from refunds.deadlines import RULES_2026_2
+from domain.deadlines import RULES_2026_2
 
 AS_OF = date(2026, 11, 23)
 IEEPA_ROW = ("99030125", Decimal("1000.00"))

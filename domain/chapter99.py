@@ -106,7 +106,7 @@ class Registry:
 # IEEPA numbers and 9903.03.01 carry no date window: they existed only while their duties were collected
 # (IEEPA 2025-02-04..2026-02-23, Section 122 2026-02-24..2026-07-23), so any duty reported under one was
 # that program's duty; a window here could only hide money. An entry dated outside its program's period
-# gets a staff warning instead (refunds.deadlines.RuleSet, entries.classification.collection_warning).
+# gets a staff warning instead (domain.deadlines.RuleSet, domain.classification.collection_warning).
 # 9903.03.12-.16 are Section 338 duties on Canada (from 2026-08-22), not Section 122: absent, so not
 # refundable here. Section 301 (9903.88, 9903.91), Section 232 (9903.80-85, 9903.94-96),
 # AD/CVD and fees are deliberately absent: not refundable through this portal.

@@ -6,8 +6,8 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from entries.entry_numbers import check_digit
-from refunds.cbp_reports import BadRow, FileRejected, Row, open_cbp_report
+from domain.cbp_reports import BadRow, FileRejected, Row, open_cbp_report
+from domain.entry_numbers import check_digit
 
 
 def number(index: int) -> str:

@@ -12,9 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from entries.chapter99 import DEFAULT_REGISTRY, Registry
-from refunds import deadlines
-from refunds.deadlines import CURRENT_RULES, RuleSet
+from domain import deadlines
+from domain.chapter99 import DEFAULT_REGISTRY, Registry
+from domain.deadlines import CURRENT_RULES, RuleSet
 
 LIQUIDATION_STATUSES = (
     "unliquidated",
@@ -331,7 +331,7 @@ def collection_warning(
 
 
 def entry_input_from_facts(facts: Any) -> EntryInput:
-    """Adapt an entries.parsing.EntryFacts (duck-typed, so this module stays free of the parser)."""
+    """Adapt a domain.es003.parsing.EntryFacts (duck-typed, so this module stays free of the parser)."""
     return EntryInput(
         entry_number=facts.entry_number,
         entry_type=facts.entry_type,

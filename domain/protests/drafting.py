@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from refunds.deadlines import RULES_2026_1, RuleSet
+from domain.deadlines import RULES_2026_1, RuleSet
 
 IEEPA = "ieepa"
 SECTION_122 = "section_122"

@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from entries.entry_numbers import check_digit
-from entries.parsing import ACE_HEADER, FileRejected, Line, RowError, group_entries, open_report
+from domain.entry_numbers import check_digit
+from domain.es003.parsing import ACE_HEADER, FileRejected, Line, RowError, group_entries, open_report
 
 HEADER = list(ACE_HEADER.values())
 FIELDS = list(ACE_HEADER)
@@ -866,7 +866,7 @@ def test_rejected_file_leaves_the_callers_stream_open():
 
 
 def test_parsing_module_does_not_import_django():
-    code = "import sys, entries.parsing; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
+    code = "import sys, domain.es003.parsing; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=False)
 
     assert done.returncode == 0

@@ -2,7 +2,7 @@
 
 Pure (stdlib + openpyxl, no Django) and streaming, with the ES-003 reader's tolerance: CSV (comma, tab or
 semicolon; UTF-8 with or without a byte-order mark, UTF-16, or Windows-1252) or XLSX, found by content;
-title lines above the header; headers matched by entries.parsing.header_key, so case, spacing and
+title lines above the header; headers matched by domain.es003.parsing.header_key, so case, spacing and
 punctuation do not count, and each field has a few aliases. The column mappings are in docs/CAPE.md.
 Each data row becomes a Row, or a BadRow saying why it cannot be used.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO
 
-from entries import xlsx
-from entries.parsing import (
+from domain import xlsx
+from domain.es003.parsing import (
     FileRejected,
     InvalidValue,
     header_key,
@@ -147,7 +147,7 @@ KINDS: dict[str, tuple[Column, ...]] = {
         ),
         Column("on_date", "Return Date", ("ACH Return Date", "Reject Date", "Rejection Date", "Date")),
     ),
-    # CBP's decision on a protest, per entry (protests.decisions reads the words).
+    # CBP's decision on a protest, per entry (domain.protests.decisions reads the words).
     "protest_decisions": (
         Column("entry_number", *_ENTRY, required=True),
         Column("claim_number", "Protest Number", ("Protest No", "Protest Num", "Protest ID", "Protest")),

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from refunds.eligibility import ResultCounts, declaration_outcome, hold_back_reason, open_paths
+from domain.eligibility import ResultCounts, declaration_outcome, hold_back_reason, open_paths
 
 BEFORE_PHASE2, PHASE2_DAY = date(2026, 6, 28), date(2026, 6, 29)
 

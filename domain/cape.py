@@ -16,7 +16,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from entries.entry_numbers import canonical, is_valid, is_well_formed
+from domain.entry_numbers import canonical, is_valid, is_well_formed
 
 # The seed's figure; some summaries of CBP's CAPE quick reference guide say 10,000. 9,999 is safe under both.
 MAX_ENTRIES_PER_FILE = 9999

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from entries import parsing
-from entries.parsing import (
+from domain.es003 import parsing
+from domain.es003.parsing import (
     FileRejected,
     InvalidValue,
     Line,

@@ -1,6 +1,6 @@
 import pytest
 
-from clients import banking
+from domain import banking
 
 
 @pytest.mark.parametrize("value", ["011000015", "021000021", "121000358", "111000025", " 0210 000 21 "])
