@@ -78,10 +78,10 @@ def main() -> None:
     from bench.classify import generate
     from bench.reminders import _with_totp, setup_people
     from clients.models import Client, User
-    from entries.dashboard_selectors import deadline_alerts
     from entries.figures import figures_refresh_all
     from entries.models import Entry
     from entries.tasks import reclassify_all_clients
+    from staff.selectors import deadline_alerts
 
     facts = machine_facts(pg_version)
     started = time.perf_counter()

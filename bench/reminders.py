@@ -243,7 +243,7 @@ def measure_dashboard() -> None:
     from django.utils import timezone
 
     from clients.models import User
-    from entries.dashboard_selectors import deadline_alerts
+    from staff.selectors import deadline_alerts
 
     manager, _ = User.objects.get_or_create(
         email="bench-manager@example.com", defaults={"staff_role": "staff_manager"}

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "entries",
     "refunds",
     "protests",
+    "staff",
 ]
 
 MIDDLEWARE = [

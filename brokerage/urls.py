@@ -4,7 +4,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
 from clients import views as client_views
-from clients.urls import staff_urlpatterns
 from entries import feeds, reminder_views
 
 # Every page of one client lives below /c/<client_slug>/: ClientScopeMiddleware checks access and
@@ -20,7 +19,7 @@ urlpatterns = [
     path("", client_views.home, name="home"),
     path("clients/", client_views.choose_client, name="choose_client"),
     path("c/<slug:client_slug>/", include(client_patterns)),
-    path("staff/", include(staff_urlpatterns)),
+    path("staff/", include("staff.urls")),
     path("invite/<str:token>/", client_views.invitation_accept, name="invitation_accept"),
     # A person's reminders and private calendar feed; the feed is outside login (the token is the key).
     path("reminders/", reminder_views.reminder_preferences, name="reminder_preferences"),

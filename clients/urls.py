@@ -1,10 +1,6 @@
 from django.urls import path
 
-from entries import staff_dashboard_views
-from entries import staff_views as entry_staff_views
-from refunds import staff_views as refund_staff_views
-
-from . import letters_views, onboarding_views, staff_views, views
+from . import letters_views, onboarding_views, views
 
 app_name = "clients"
 urlpatterns = [
@@ -84,27 +80,3 @@ urlpatterns = [
         "audit/exports/<uuid:public_id>/download/", views.audit_export_download, name="audit_export_download"
     ),
 ]
-
-staff_urlpatterns = (
-    [
-        path("", staff_dashboard_views.caseload, name="caseload"),
-        path("deadlines/", staff_dashboard_views.deadlines, name="deadlines"),
-        path("onboarding/", onboarding_views.staff_onboarding, name="onboarding"),
-        path("clients/", staff_views.client_list, name="clients"),
-        path("assignments/", staff_views.assignments, name="assignments"),
-        path("assignments/<int:client_id>/", staff_views.assignment_change, name="assignment_change"),
-        path("reports/", entry_staff_views.broker_reports, name="broker_reports"),
-        path("rule-changes/", entry_staff_views.rule_changes, name="rule_changes"),
-        path("reports/<uuid:public_id>/", entry_staff_views.broker_report, name="broker_report"),
-        path(
-            "reports/<uuid:public_id>/unmatched.csv",
-            entry_staff_views.broker_report_unmatched,
-            name="broker_report_unmatched",
-        ),
-        path("cape/", refund_staff_views.cape, name="cape"),
-        path("letters/", letters_views.staff_letters, name="letters"),
-        path("letters/templates/<slug:kind>/", letters_views.staff_letter_sample, name="letter_sample"),
-        path("letters/batches/<uuid:public_id>/", letters_views.staff_letter_batch, name="letter_batch"),
-    ],
-    "staff",
-)

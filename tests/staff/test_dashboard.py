@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import ChecklistItem
-from entries.dashboard_selectors import caseload_dashboard, deadline_alerts
 from entries.figures import figures_refresh
 from entries.models import Entry
+from staff.selectors import caseload_dashboard, deadline_alerts
 from tests.factories import ClientFactory, assign
 
 

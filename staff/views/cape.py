@@ -3,8 +3,7 @@
 from django.shortcuts import render
 
 from clients.tenancy import staff_required
-
-from . import selectors
+from refunds import selectors
 
 
 @staff_required

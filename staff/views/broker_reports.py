@@ -7,10 +7,9 @@ from django.shortcuts import redirect, render
 
 from brokerage.storage import file_response
 from clients.tenancy import staff_required
-
-from .forms import BrokerReportForm
-from .models import BrokerReport
-from .routing import broker_report_for_user, broker_report_upload
+from entries.forms import BrokerReportForm
+from entries.models import BrokerReport
+from entries.routing import broker_report_for_user, broker_report_upload
 
 
 @staff_required
@@ -18,7 +17,7 @@ def rule_changes(request):
     """Per client on the caseload, what the last rule-set change did to its entries (each client's list)."""
     from django.utils import timezone
 
-    from .rule_changes import change_rows, staff_rule_notices
+    from entries.rule_changes import change_rows, staff_rule_notices
 
     notices = [(notice, change_rows(notice.changes)) for notice in staff_rule_notices(user=request.user)]
     return render(request, "staff/rule_changes.html", {"notices": notices, "today": timezone.localdate()})

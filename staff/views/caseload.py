@@ -9,9 +9,8 @@ from django.utils import timezone
 from clients.selectors import staff_users
 from clients.tenancy import staff_required
 from domain.charts import horizontal_bars, vertical_bars
-
-from .dashboard_selectors import SORTS, caseload_dashboard, deadline_alerts
-from .selectors import FIGURES
+from entries.selectors import FIGURES
+from staff.selectors import SORTS, caseload_dashboard, deadline_alerts
 
 PAGE_SIZE = 50  # rows of the caseload table; totals and charts cover the whole caseload
 

@@ -35,10 +35,9 @@ from brokerage.lookups import client_ids_in
 from clients.models import Client, StaffAssignment, User
 from clients.onboarding import readiness
 from clients.selectors import caseload_clients
-
-from .models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
-from .reminders import REMINDED_KINDS
-from .selectors import headline_figures
+from entries.models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
+from entries.reminders import REMINDED_KINDS
+from entries.selectors import headline_figures
 
 CHART_WEEKS = 13  # the next 90 days, week by week
 ZERO = Decimal("0")

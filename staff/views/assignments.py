@@ -1,5 +1,5 @@
 """Broker staff pages outside any single client: clients and assignments (the caseload dashboard and the
-deadline alerts are entries.staff_dashboard_views)."""
+deadline alerts are staff.views.caseload)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,11 +8,10 @@ from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
 from brokerage.words import possessive
-
-from . import selectors, services
-from .forms import AssignmentForm, ClientCreateForm
-from .models import Client
-from .tenancy import manager_required, staff_required
+from clients import selectors, services
+from clients.forms import AssignmentForm, ClientCreateForm
+from clients.models import Client
+from clients.tenancy import manager_required, staff_required
 
 
 @staff_required
