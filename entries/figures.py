@@ -4,8 +4,8 @@ Summing a million entries on every dashboard load takes about a second; one clie
 grouped query over that client's entries (milliseconds). So every service that writes entries or the CAPE
 ledger calls figures_refresh for the client it changed, inside its own transaction, and the daily
 re-classification refreshes every client (the safety net for rows written behind the services' back).
-What moves with the date is not stored: DeadlineFigures keeps absolute days, and "within 30 days" or
-"next" is decided when the dashboard reads them.
+What moves with the date is not stored: DeadlineFigures keeps absolute days per deadline kind, and "within
+30 days", "next" or "the nearest protest deadline" is decided when the dashboard reads them.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def _refresh_entries(client_id: int) -> None:
     paths = rows.values("refund_path").annotate(**sums).values_list("refund_path", "n", "ieepa")
     days = (
         rows.filter(next_deadline_kind__in=REMINDED_DEADLINE_KINDS, next_deadline__isnull=False)
-        .values("next_deadline")
+        .values("next_deadline_kind", "next_deadline")
         .annotate(**sums)
-        .values_list("next_deadline", "n", "ieepa")
+        .values_list("next_deadline_kind", "next_deadline", "n", "ieepa")
     )
     PathFigures.objects.filter(client_id=client_id).delete()
     PathFigures.objects.bulk_create(
@@ -70,7 +70,7 @@ def _refresh_entries(client_id: int) -> None:
     )
     DeadlineFigures.objects.filter(client_id=client_id).delete()
     DeadlineFigures.objects.bulk_create(
-        [DeadlineFigures(client_id=client_id, day=d, entries=n, ieepa=s) for d, n, s in days],
+        [DeadlineFigures(client_id=client_id, kind=k, day=d, entries=n, ieepa=s) for k, d, n, s in days],
         batch_size=2000,
     )
 

@@ -207,21 +207,30 @@ class PathFigures(TenantModel):
 
 
 class DeadlineFigures(TenantModel):
-    """A client's entries whose CAPE window closes or protest deadline falls on one day: how many, IEEPA duty.
+    """A client's entries whose next deadline of one kind (CAPE window, protest, court) falls on one day.
 
-    The dates are absolute, so the rows stay right as days pass; what is "within 30 days" or "next" is
-    decided when they are read. Kept like PathFigures.
+    How many, and their IEEPA duty. The dates are absolute, so the rows stay right as days pass; what is
+    "within 30 days" or "next" (of any kind, or the nearest protest deadline) is decided when they are
+    read, one index probe per client. Kept like PathFigures.
     """
 
     day = models.DateField()
+    # The entries' next_deadline_kind: one of REMINDED_DEADLINE_KINDS.
+    kind = models.CharField(max_length=40, db_default="")
     entries = models.PositiveIntegerField(default=0)
     ieepa = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["client", "day"], name="one_deadline_figures_per_client_day")
+            # Also the index of "the client's nearest deadline of this kind from today on".
+            models.UniqueConstraint(
+                fields=["client", "kind", "day"], name="one_deadline_figures_per_client_kind_day"
+            )
         ]
-        indexes = [models.Index(fields=["day"])]
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["client", "day"], name="deadline_figures_client_day"),  # nearest of any kind
+        ]
         verbose_name_plural = "deadline figures"
 
 

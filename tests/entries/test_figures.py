@@ -23,7 +23,7 @@ from tests.entries.helpers import AS_OF, upload
 from tests.refunds.test_declarations import build, declarations_of, make_entries, make_ready
 from tests.refunds.test_reconciliation import csv_bytes, process
 
-REMINDED = ("cape_window_closes", "protest_deadline")
+REMINDED = ("cape_window_closes", "protest_deadline", "court_deadline")
 NO_LEDGER = {
     "filed": 0,
     "accepted": 0,
@@ -45,8 +45,8 @@ def recomputed(client) -> dict:
         paths[path][0] += 1
         paths[path][1] += duty
         if kind in REMINDED and day is not None:
-            days[day][0] += 1
-            days[day][1] += duty
+            days[kind, day][0] += 1
+            days[kind, day][1] += duty
     names = ("filed", "accepted", "refunded", "refunded_principal")
     ledger = {**{name: totals[name] for name in names}, "open_rejections": rejections}
     return {
@@ -65,7 +65,10 @@ def stored(client) -> dict:
             "paths": {
                 p: (n, s) for p, n, s in PathFigures.objects.values_list("refund_path", "entries", "ieepa")
             },
-            "days": {d: (n, s) for d, n, s in DeadlineFigures.objects.values_list("day", "entries", "ieepa")},
+            "days": {
+                (k, d): (n, s)
+                for k, d, n, s in DeadlineFigures.objects.values_list("kind", "day", "entries", "ieepa")
+            },
             "ledger": ledger.first() or NO_LEDGER,  # no row before the first declaration
         }
 

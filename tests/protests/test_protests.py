@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from clients.models import AuditEvent
 from domain.interest import estimate_interest
 from entries.feeds import feed_deadlines
+from entries.figures import figures_refresh
 from entries.models import Entry
 from entries.reminder_services import reminders_plan, reminders_send
 from protests import documents, following, selectors, services
@@ -372,6 +373,8 @@ def test_caseload_counts_protests_and_alerts_flag_entries_in_no_draft(client, cl
         )
         for e in [*drafted, undrafted]:
             Entry.objects.filter(pk=e.pk).update(next_deadline=e.liquidation_date + timedelta(days=180))
+    # The rows were written directly, as a fixture: refresh the caseload's stored figures as an import would.
+    figures_refresh(client_id=client_a.pk)
     client.force_login(staff_a)
     page = client.get(reverse("staff:caseload")).content.decode()
     assert "1 draft · 0 pending · 0 allowed · 0 denied" in page
