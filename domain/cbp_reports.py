@@ -1,15 +1,15 @@
 """Reader for the files CBP sends back about CAPE: validation results, ES-022, REV-603 and REV-613 (spec §7).
 
-Pure (stdlib + openpyxl, no Django) and streaming, with the ES-003 reader's tolerance: CSV (comma, tab or
-semicolon; UTF-8 with or without a byte-order mark, UTF-16, or Windows-1252) or XLSX, found by content;
-title lines above the header; headers matched by domain.es003.parsing.header_key, so case, spacing and
+Pure (stdlib + openpyxl, no Django) and streaming, with the ES-003 reader's tolerance and its shared core
+(domain.tabular): CSV (comma, tab or semicolon; UTF-8 with or without a byte-order mark, UTF-16 or UTF-32,
+or Windows-1252) or XLSX, found by content;
+title lines above the header; headers matched by domain.tabular.header_key, so case, spacing and
 punctuation do not count, and each field has a few aliases. The column mappings are in docs/CAPE.md.
 Each data row becomes a Row, or a BadRow saying why it cannot be used.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -20,199 +20,23 @@ from datetime import date
 from typing import IO
 
 from domain import xlsx
-from domain.es003.parsing import (
+from domain.cbp_columns import _REFUND_STATUS_WORDS, _RESULT_WORDS, KINDS, UPLOAD_FAILURES, Column
+from domain.es003.values import parse_date, parse_entry_number, parse_money
+from domain.tabular import (
+    HEADER_SEARCH_ROWS,
+    SNIFF_BYTES,
+    ZIP_MAGIC,
     FileRejected,
     InvalidValue,
+    Memo,
     header_key,
-    parse_date,
-    parse_entry_number,
-    parse_money,
     show,
+    sniff_encoding,
 )
 
 __all__ = ["FileRejected", "KINDS", "BadRow", "Reader", "Row", "open_cbp_report"]
 
-HEADER_SEARCH_ROWS = 20
-SNIFF_BYTES = 64 * 1024
 MAX_CLAIM_CHARS = 40
-
-
-@dataclass(frozen=True)
-class Column:
-    field: str
-    header: str
-    aliases: tuple[str, ...] = ()
-    required: bool = False
-
-
-_ENTRY = ("Entry Number", ("Entry Summary Number", "Entry No", "Entry Num", "Entry"))
-_CLAIM = (
-    "Claim Number",
-    (
-        "CAPE Claim Number",
-        "CAPE Claim No",
-        "Claim No",
-        "Claim ID",
-        "CAPE Declaration Number",
-        "Declaration Number",
-        "Declaration ID",
-        "CAPE Number",
-    ),
-)
-
-KINDS: dict[str, tuple[Column, ...]] = {
-    "results": (
-        Column("entry_number", *_ENTRY, required=True),
-        Column("claim_number", *_CLAIM),
-        Column(
-            "result",
-            "Status",
-            (
-                "Result",
-                "Claim Detail Status",
-                "Entry Summary Status",
-                "Validation Status",
-                "Validation Result",
-                "Entry Status",
-                "CAPE Status",
-                "Entry Result",
-            ),
-            required=True,
-        ),
-        Column(
-            "reason",
-            "Reason",
-            (
-                "Rejection Reason",
-                "Reject Reason",
-                "Rejection Reason Description",
-                "Reason Description",
-                "Error Message",
-                "Error Description",
-                "Message",
-                "Comments",
-            ),
-        ),
-    ),
-    "es022": (
-        Column("entry_number", *_ENTRY, required=True),
-        Column("claim_number", *_CLAIM),
-        Column(
-            "principal",
-            "Principal Amount",
-            (
-                "Principal",
-                "Refund Principal Amount",
-                "Refund Principal",
-                "Principal Refund Amount",
-                "Duty Refund Amount",
-                "Refund Amount",
-            ),
-            required=True,
-        ),
-        Column("interest", "Interest Amount", ("Interest", "Refund Interest Amount", "Refund Interest")),
-        Column("on_date", "Refund Date", ("Payment Date", "Refund Issue Date", "Date")),
-    ),
-    "rev603": (
-        Column("entry_number", *_ENTRY, required=True),
-        Column("claim_number", *_CLAIM),
-        Column(
-            "refund_status",
-            "Refund Status",
-            (
-                "Refund Secondary Status",
-                "Refund Status Description",
-                "Secondary Status",
-                "Status",
-                "Status Description",
-            ),
-            required=True,
-        ),
-        Column("on_date", "Status Date", ("Refund Status Date", "Status Change Date", "Date")),
-    ),
-    "rev613": (
-        Column("entry_number", *_ENTRY, required=True),
-        Column("claim_number", *_CLAIM),
-        Column(
-            "reason",
-            "Return Reason",
-            (
-                "ACH Return Reason",
-                "Return Reason Code",
-                "Return Code",
-                "Reject Reason",
-                "Rejection Reason",
-                "Reason",
-            ),
-        ),
-        Column("on_date", "Return Date", ("ACH Return Date", "Reject Date", "Rejection Date", "Date")),
-    ),
-    # CBP's decision on a protest, per entry (domain.protests.decisions reads the words).
-    "protest_decisions": (
-        Column("entry_number", *_ENTRY, required=True),
-        Column("claim_number", "Protest Number", ("Protest No", "Protest Num", "Protest ID", "Protest")),
-        Column(
-            "reason",
-            "Decision",
-            ("Protest Decision", "Disposition", "Protest Status", "Decision Status", "Status", "Result"),
-            required=True,
-        ),
-        Column("on_date", "Decision Date", ("Disposition Date", "Date Decided", "Status Date", "Date")),
-    ),
-}
-
-# CBP's own words first (spec §7, claim details CSV): STATUS "Entry Summary Updated" (accepted) or "Failed"
-# (rejected, reason in ERROR_DESCRIPTION). An upload status on an entry's row ("Failed initial validation",
-# "Rejected by batch validation") means CBP refused the whole file: every entry of it is rejected, with the
-# upload status as the reason when the row gives none (UPLOAD_FAILURES).
-UPLOAD_FAILURES = {
-    "failedinitialvalidation": "Failed initial validation",
-    "rejectedbybatchvalidation": "Rejected by batch validation",
-}
-_RESULT_WORDS = {
-    "entrysummaryupdated": "accepted",
-    "failedinitialvalidation": "rejected",
-    "rejectedbybatchvalidation": "rejected",
-    "accepted": "accepted",
-    "accept": "accepted",
-    "a": "accepted",
-    "valid": "accepted",
-    "validated": "accepted",
-    "success": "accepted",
-    "successful": "accepted",
-    "passed": "accepted",
-    "rejected": "rejected",
-    "reject": "rejected",
-    "r": "rejected",
-    "invalid": "rejected",
-    "error": "rejected",
-    "failed": "rejected",
-    "fail": "rejected",
-    "denied": "rejected",
-}
-# REV-603's "Refund Secondary Status" words as CBP writes them first: Sent to Treasury, Treasury Issued, Funds
-# Diverted, Check/ACH Returned (spec §7); then the shorter forms other exports use.
-_REFUND_STATUS_WORDS = {
-    "senttotreasury": "sent",
-    "treasuryissued": "issued",
-    "fundsdiverted": "diverted",
-    "checkachreturned": "ach_returned",
-    "sent": "sent",
-    "scheduled": "sent",
-    "submitted": "sent",
-    "issued": "issued",
-    "paid": "issued",
-    "disbursed": "issued",
-    "refundissued": "issued",
-    "diverted": "diverted",
-    "offset": "diverted",
-    "treasuryoffset": "diverted",
-    "achreturned": "ach_returned",
-    "returned": "ach_returned",
-    "achreturn": "ach_returned",
-    "achrejected": "ach_returned",
-    "rejected": "ach_returned",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,23 +96,6 @@ def _claim(text: str) -> str:
     return value
 
 
-class _Memo(dict):
-    """parser(text) remembered per distinct text: claim numbers, dates and statuses repeat on most rows."""
-
-    __slots__ = ("parser",)
-    LIMIT = 4096
-
-    def __init__(self, parser):
-        super().__init__()
-        self.parser = parser
-
-    def __missing__(self, text: str):
-        value = self.parser(text)  # an InvalidValue is not remembered; bad cells are rare
-        if len(self) < self.LIMIT:
-            self[text] = value
-        return value
-
-
 def _word(words: dict[str, str], label: str, expected: str):
     def parse(text: str) -> str:
         value = words.get(header_key(text))
@@ -316,11 +123,11 @@ class _RowParser:
         self.known = known
         self.positions = [columns.get(f) for f in ("entry_number", "claim_number", "result", "reason")]
         self.positions += [columns.get(f) for f in ("principal", "interest", "on_date", "refund_status")]
-        self.claims = _Memo(_claim)
+        self.claims = Memo(_claim)
         label = _DATE_LABELS.get(kind, "date")
-        self.dates = _Memo(lambda text: parse_date(text, label))
-        self.results = _Memo(_word(_RESULT_WORDS, "status", "Entry Summary Updated or Failed"))
-        self.statuses = _Memo(
+        self.dates = Memo(lambda text: parse_date(text, label))
+        self.results = Memo(_word(_RESULT_WORDS, "status", "Entry Summary Updated or Failed"))
+        self.statuses = Memo(
             _word(
                 _REFUND_STATUS_WORDS,
                 "refund status",
@@ -417,18 +224,7 @@ def _no_header(kind: str, records: Sequence[Sequence[str]]) -> FileRejected:
     )
 
 
-def _encoding(head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" in head:
-        raise FileRejected("This file is not a CSV or Excel (.xlsx) report.")
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"  # saved by Excel on Windows
-    return "utf-8"
+_NOT_READABLE = "This file is not a CSV or Excel (.xlsx) report."
 
 
 class Reader:
@@ -497,9 +293,9 @@ def open_cbp_report(source: str | os.PathLike | IO[bytes], *, kind: str) -> Read
         handle.seek(0)
         if not head.strip():
             raise FileRejected("The file is empty.")
-        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        if head.startswith(ZIP_MAGIC):
             return _open_xlsx(handle, kind, owned)
-        return _open_csv(handle, kind, owned, _encoding(head))
+        return _open_csv(handle, kind, owned, sniff_encoding(head, not_readable=_NOT_READABLE))
     except FileRejected:
         if owned:
             handle.close()

@@ -331,7 +331,7 @@ def collection_warning(
 
 
 def entry_input_from_facts(facts: Any) -> EntryInput:
-    """Adapt a domain.es003.parsing.EntryFacts (duck-typed, so this module stays free of the parser)."""
+    """Adapt a domain.es003.grouping.EntryFacts (duck-typed, so this module stays free of the parser)."""
     return EntryInput(
         entry_number=facts.entry_number,
         entry_type=facts.entry_type,

@@ -43,14 +43,14 @@ def refusal(fileobj: IO[bytes]) -> str | None:
         for magic, what in _SIGNATURES:
             if head.startswith(magic):
                 return f"This file is {what}, not a CSV or Excel (.xlsx) report. {_WHAT_TO_DO}"
-        for magic, message in parsing._KNOWN_BINARY:  # the parser's own words for PDFs and old .xls
+        for magic, message in parsing.KNOWN_BINARY:  # the parser's own words for PDFs and old .xls
             if head.startswith(magic):
                 return message
         if _MARKUP.match(head):
             return (
                 f"This file is a web page or XML document, not a CSV or Excel (.xlsx) report. {_WHAT_TO_DO}"
             )
-        parsing._sniff_encoding(head)  # the parser's text test: binary data is refused
+        parsing.sniff_es003_encoding(head)  # the parser's text test: binary data is refused
     except xlsx.WorkbookRejected as exc:
         return str(exc)
     except parsing.FileRejected as exc:

@@ -1,6 +1,6 @@
 """CBP's words for a protest decision, as they appear in a decision list. Pure."""
 
-from domain.es003.parsing import header_key
+from domain.tabular import header_key
 
 _WORDS = {
     "allowed": "allowed",

@@ -4,16 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from domain.es003 import parsing
-from domain.es003.parsing import (
-    FileRejected,
-    InvalidValue,
-    Line,
-    RowError,
-    build_entry,
-    group_entries,
-    open_report,
-)
+from domain.es003 import columns, values
+from domain.es003.grouping import build_entry, group_entries
+from domain.es003.parsing import FileRejected, Line, RowError, open_report
+from domain.tabular import InvalidValue, header_key, show
 from tests.fixtures import SAMPLES
 
 EXCEL_MESSAGE = (
@@ -169,7 +163,7 @@ def test_sample_bad_values_reject_the_entry_with_row_reasons():
     ],
 )
 def test_parse_money_accepts_ace_formats(text, amount):
-    assert parsing.parse_money(text, "duty amount") == amount
+    assert values.parse_money(text, "duty amount") == amount
 
 
 @pytest.mark.parametrize(
@@ -192,14 +186,14 @@ def test_parse_money_accepts_ace_formats(text, amount):
 )
 def test_parse_money_rejects_with_reason(text, reason):
     with pytest.raises(InvalidValue) as caught:
-        parsing.parse_money(text, "duty amount")
+        values.parse_money(text, "duty amount")
 
     assert reason in caught.value.reason
 
 
 def test_parse_money_required_blank_is_missing():
     with pytest.raises(InvalidValue, match="duty amount is missing"):
-        parsing.parse_money(" ", "duty amount", required=True)
+        values.parse_money(" ", "duty amount", required=True)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +212,7 @@ def test_parse_money_required_blank_is_missing():
     ],
 )
 def test_parse_date_accepts_us_and_iso(text, day):
-    assert parsing.parse_date(text, "entry date") == day
+    assert values.parse_date(text, "entry date") == day
 
 
 @pytest.mark.parametrize(
@@ -241,7 +235,7 @@ def test_parse_date_accepts_us_and_iso(text, day):
 )
 def test_parse_date_rejects_with_reason(text, reason):
     with pytest.raises(InvalidValue) as caught:
-        parsing.parse_date(text, "entry date")
+        values.parse_date(text, "entry date")
 
     assert reason in caught.value.reason
 
@@ -274,13 +268,13 @@ def test_parse_date_rejects_with_reason(text, reason):
     ],
 )
 def test_parse_liquidation_status_normalizes_aliases(text, status):
-    assert parsing.parse_liquidation_status(text) == status
+    assert values.parse_liquidation_status(text) == status
 
 
 @pytest.mark.parametrize("text", ["Pending Something", "Liquidated?", "closed", "=HYPERLINK(1)", "L"])
 def test_parse_liquidation_status_rejects_unknown_text(text):
     with pytest.raises(InvalidValue, match="is not one we know"):
-        parsing.parse_liquidation_status(text)
+        values.parse_liquidation_status(text)
 
 
 @pytest.mark.parametrize(
@@ -289,13 +283,13 @@ def test_parse_liquidation_status_rejects_unknown_text(text):
     + [("false", False), ("0", False), ("", False), (" n ", False)],
 )
 def test_parse_flag_reads_y_and_n(text, flag):
-    assert parsing.parse_flag(text, "drawback flag") is flag
+    assert values.parse_flag(text, "drawback flag") is flag
 
 
 @pytest.mark.parametrize("text", ["Maybe", "2", "X", "-"])
 def test_parse_flag_rejects_other_text(text):
     with pytest.raises(InvalidValue, match="drawback flag .* should be Y or N"):
-        parsing.parse_flag(text, "drawback flag")
+        values.parse_flag(text, "drawback flag")
 
 
 @pytest.mark.parametrize(
@@ -309,7 +303,7 @@ def test_parse_flag_rejects_other_text(text):
     ],
 )
 def test_parse_entry_number_accepts_plain_and_dashed(text, number):
-    assert parsing.parse_entry_number(text) == number
+    assert values.parse_entry_number(text) == number
 
 
 @pytest.mark.parametrize(
@@ -333,7 +327,7 @@ def test_parse_entry_number_accepts_plain_and_dashed(text, number):
 )
 def test_parse_entry_number_rejects_with_reason(text, reason):
     with pytest.raises(InvalidValue) as caught:
-        parsing.parse_entry_number(text)
+        values.parse_entry_number(text)
 
     assert reason in caught.value.reason
 
@@ -341,21 +335,21 @@ def test_parse_entry_number_rejects_with_reason(text, reason):
 @pytest.mark.parametrize(
     ("parser", "text", "value"),
     [
-        (parsing.parse_entry_type, "1", "01"),
-        (parsing.parse_entry_type, "01", "01"),
-        (parsing.parse_entry_type, "09", "09"),
-        (parsing.parse_entry_type, "", None),
-        (parsing.parse_hts, "9903.01.10", "99030110"),
-        (parsing.parse_hts, "99030110", "99030110"),
-        (parsing.parse_hts, "9903011 0", "99030110"),
-        (parsing.parse_hts, "6404.19.3960", "6404193960"),
-        (parsing.parse_hts, "", None),
-        (parsing.parse_port, "2704", "2704"),
-        (parsing.parse_port, "101", "0101"),
-        (parsing.parse_country, "cn", "CN"),
-        (parsing.parse_importer_number, " 19-528224900 ", "19-528224900"),
-        (parsing.parse_importer_number, "123-45-6789A", "123-45-6789A"),
-        (lambda t: parsing.parse_count(t, "line number"), "12", 12),
+        (values.parse_entry_type, "1", "01"),
+        (values.parse_entry_type, "01", "01"),
+        (values.parse_entry_type, "09", "09"),
+        (values.parse_entry_type, "", None),
+        (values.parse_hts, "9903.01.10", "99030110"),
+        (values.parse_hts, "99030110", "99030110"),
+        (values.parse_hts, "9903011 0", "99030110"),
+        (values.parse_hts, "6404.19.3960", "6404193960"),
+        (values.parse_hts, "", None),
+        (values.parse_port, "2704", "2704"),
+        (values.parse_port, "101", "0101"),
+        (values.parse_country, "cn", "CN"),
+        (values.parse_importer_number, " 19-528224900 ", "19-528224900"),
+        (values.parse_importer_number, "123-45-6789A", "123-45-6789A"),
+        (lambda t: values.parse_count(t, "line number"), "12", 12),
     ],
 )
 def test_code_parsers_normalize(parser, text, value):
@@ -365,28 +359,28 @@ def test_code_parsers_normalize(parser, text, value):
 @pytest.mark.parametrize(
     ("parser", "text", "reason"),
     [
-        (parsing.parse_entry_type, "123", "entry type '123' should be a 2-digit code"),
-        (parsing.parse_entry_type, "A1", "should be a 2-digit code"),
-        (parsing.parse_hts, "9903.01.1O", "should contain only digits and dots"),
-        (parsing.parse_hts, "=SUM(A1)", "should contain only digits and dots"),
-        (parsing.parse_hts, "101210010", "has 9 digits"),
+        (values.parse_entry_type, "123", "entry type '123' should be a 2-digit code"),
+        (values.parse_entry_type, "A1", "should be a 2-digit code"),
+        (values.parse_hts, "9903.01.1O", "should contain only digits and dots"),
+        (values.parse_hts, "=SUM(A1)", "should contain only digits and dots"),
+        (values.parse_hts, "101210010", "has 9 digits"),
         (
-            parsing.parse_hts,
+            values.parse_hts,
             "9.90301E+09",
             "HTS number 9.90301E+09 was changed by Excel into a rounded number",
         ),
-        (parsing.parse_hts, "9903.01", "has 6 digits"),
-        (parsing.parse_port, "27", "should be 4 digits"),
-        (parsing.parse_port, "27040", "should be 4 digits"),
-        (parsing.parse_country, "CHN", "should be a 2-letter code"),
+        (values.parse_hts, "9903.01", "has 6 digits"),
+        (values.parse_port, "27", "should be 4 digits"),
+        (values.parse_port, "27040", "should be 4 digits"),
+        (values.parse_country, "CHN", "should be a 2-letter code"),
         (
-            parsing.parse_importer_number,
+            values.parse_importer_number,
             "=cmd|' /C calc'!A0",
             "should contain only digits, letters and dashes",
         ),
-        (parsing.parse_importer_number, "@SUM(1+1)", "should contain only digits"),
+        (values.parse_importer_number, "@SUM(1+1)", "should contain only digits"),
         (
-            lambda t: parsing.parse_count(t, "line number"),
+            lambda t: values.parse_count(t, "line number"),
             "1.5",
             "line number '1.5' should be a whole number",
         ),
@@ -400,9 +394,9 @@ def test_code_parsers_reject_with_reason(parser, text, reason):
 
 
 def test_show_shortens_and_flags_undecodable_text():
-    assert parsing.show("x" * 100) == repr("x" * 39 + "…")
-    assert "not valid text" in parsing.show("AB\ufffdC")
-    assert parsing.show("a\nb\x00") == "'a b?'"
+    assert show("x" * 100) == repr("x" * 39 + "…")
+    assert "not valid text" in show("AB\ufffdC")
+    assert show("a\nb\x00") == "'a b?'"
 
 
 @pytest.mark.parametrize(
@@ -429,7 +423,7 @@ def test_show_shortens_and_flags_undecodable_text():
     ],
 )
 def test_header_key_matches_aliases_ignoring_case_spaces_punctuation(header, field):
-    assert parsing._HEADER_KEYS[parsing.header_key(header)][0] == field
+    assert columns._HEADER_KEYS[header_key(header)][0] == field
 
 
 # ---- entries -------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import openpyxl
 import pytest
 
 from domain.entry_numbers import check_digit
-from domain.es003.parsing import ACE_HEADER, FileRejected, Line, RowError, group_entries, open_report
+from domain.es003.grouping import group_entries
+from domain.es003.parsing import ACE_HEADER, FileRejected, Line, RowError, open_report
 
 HEADER = list(ACE_HEADER.values())
 FIELDS = list(ACE_HEADER)

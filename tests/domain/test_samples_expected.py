@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 
 from domain.classification import Classification, classify, entry_input_from_facts
-from domain.es003.parsing import group_entries, open_report
+from domain.es003.grouping import group_entries
+from domain.es003.parsing import open_report
 from tests.fixtures import SAMPLES
 
 AS_OF = date(2026, 11, 23)

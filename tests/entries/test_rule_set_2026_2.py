@@ -9,7 +9,8 @@ import pytest
 
 from domain.classification import COLLECTION_WARNING, EntryInput, classify, collection_warning
 from domain.deadlines import CURRENT_RULES, RULES_2026_1, RULES_2026_2
-from domain.es003.parsing import group_entries, open_report
+from domain.es003.grouping import group_entries
+from domain.es003.parsing import open_report
 
 AS_OF = date(2026, 11, 23)
 IEEPA_ROW = ("99030125", Decimal("1000.00"))
@@ -281,7 +282,7 @@ def _read(rows: str):
     + [("N", False), ("0", False), ("N/A", False), ("none", False)],
 )
 def test_protest_number_cell_means_a_protest_on_file_when_it_holds_a_number(text, on_file):
-    from domain.es003.parsing import parse_protest_number
+    from domain.es003.values import parse_protest_number
 
     assert parse_protest_number(text) is on_file
 
