@@ -6,7 +6,7 @@
 For each --rows: generates the CSV with bench/ingest.py's generator (5 rows per entry, --importers importer
 numbers), empties the database's clients, creates --clients clients holding an equal share of the importer
 numbers (verified) and a staff manager, then uploads and routes the report as the task does
-(entries.routing.broker_report_upload, then broker_report_route: every client's share imported as its own
+(entries.ingestion.routing.broker_report_upload, then broker_report_route: every client's share imported as its own
 report, with its figures) in a fresh process. Reported: wall time and time per million rows (flat when
 the growth is linear), the routing pass against the clients' imports, the slowest share, peak memory of
 the process and of its largest child (the second-half staging), rows routed and entries stored.
@@ -79,7 +79,7 @@ def route_only(path: Path) -> dict:
     from django_scopes import scopes_disabled
 
     from clients.models import User
-    from entries import routing
+    from entries.ingestion import routing
     from entries.models import BrokerReport, Entry, PathFigures
 
     shares: list[tuple[int, float]] = []

@@ -6,7 +6,7 @@
 Reuses bench/classify.py's data: the database is created as a copy of its database (run bench/classify.py
 first), migrated, and given people: one client admin per client and 25 staff members with 20 clients
 each. Then it measures:
-  1. the scan (entries.reminder_services.reminders_plan): who gets which reminder today; median of 3;
+  1. the scan (entries.reminders.services.reminders_plan): who gets which reminder today; median of 3;
   2. the whole daily job (reminders_send, emails to Django's in-memory backend) from scratch, then again
      the same day (idempotent: nothing left to send);
   3. what keeping the dashboard's stored figures costs (entries.figures): one client's refresh, and the
@@ -135,7 +135,7 @@ def main() -> None:
 
     from clients.models import ReminderDigest
     from entries.models import Entry
-    from entries.reminder_services import reminders_plan, reminders_send
+    from entries.reminders.services import reminders_plan, reminders_send
 
     today = date.fromisoformat(args.today)
     load_at_start = _load()

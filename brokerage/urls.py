@@ -4,7 +4,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
 from clients import views as client_views
-from entries import feeds, reminder_views
+from entries.reminders import feeds
+from entries.reminders import views as reminder_views
 
 # Every page of one client lives below /c/<client_slug>/: ClientScopeMiddleware checks access and
 # enters the client's scope for all of them.

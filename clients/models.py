@@ -17,8 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import ScopedManager
 
-from .letters import LetterKind
-from .onboarding import AcePath, AchStatus, ItemKey, ItemStatus, Owner, SubAccountState, WindowStatus
+from .letters.kinds import LetterKind
+from .onboarding.checklist import (
+    AcePath,
+    AchStatus,
+    ItemKey,
+    ItemStatus,
+    Owner,
+    SubAccountState,
+    WindowStatus,
+)
 
 
 class UserManager(BaseUserManager):

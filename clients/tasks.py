@@ -3,8 +3,9 @@
 from celery import shared_task
 from django_scopes import scope, scopes_disabled
 
-from . import letters_tasks, onboarding_tasks  # noqa: F401  (Celery's autodiscovery imports clients.tasks only)
+from .letters import tasks as letters_tasks  # noqa: F401  (Celery's autodiscovery imports clients.tasks only)
 from .models import AuditExport
+from .onboarding import tasks as onboarding_tasks  # noqa: F401
 from .services import audit_export_build
 
 

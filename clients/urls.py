@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import letters_views, onboarding_views, views
+from . import views
+from .letters import views as letters_views
+from .onboarding import views as onboarding_views
 
 app_name = "clients"
 urlpatterns = [

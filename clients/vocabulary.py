@@ -16,9 +16,9 @@ def _vocabularies() -> dict[str, dict[str, str]]:
     from refunds.models import Declaration
 
     from .audit import ACTION_LABELS
-    from .letters import LetterKind
+    from .letters.kinds import LetterKind
     from .models import Job, Membership
-    from .onboarding import AcePath, AchStatus, ItemStatus, Owner, SubAccountState, WindowStatus
+    from .onboarding.checklist import AcePath, AchStatus, ItemStatus, Owner, SubAccountState, WindowStatus
 
     return {
         "path": dict(RefundPath.choices),

@@ -76,7 +76,7 @@ RefundPath = models.TextChoices(
 )
 
 
-# domain.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.REMINDED_KINDS),
+# domain.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.rules.REMINDED_KINDS),
 # the deadlines DeadlineFigures sums; spelled out so that models need not import the classification rules.
 REMINDED_DEADLINE_KINDS = ("cape_window_closes", "protest_deadline", "court_deadline")
 

@@ -83,7 +83,7 @@ def filtered_entries(*, client: Client, params, today):
         entries = entries.filter(importer_number=params["importer"])
     window = params.get("window", "")
     if window in DEADLINE_WINDOWS:
-        from .reminders import REMINDED_KINDS
+        from .reminders.rules import REMINDED_KINDS
 
         # Deadlines as FIGURES["due_30"] counts them: a CAPE window or protest deadline, not a projected
         # liquidation, so that "deadline within 30 days" lists the entries the figure adds up.

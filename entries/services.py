@@ -21,9 +21,9 @@ from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from domain.es003 import parsing
 
-from . import upload_checks
 from .figures import figures_refresh
-from .ingestion import AllRowsRejected, import_report
+from .ingestion import upload_checks
+from .ingestion.importer import AllRowsRejected, import_report
 from .models import EntryReport
 from .registry import current_registry
 
@@ -293,7 +293,7 @@ def _give_up(report: EntryReport) -> None:
 def report_import(*, report: EntryReport, as_of: date | None = None) -> EntryReport:
     """Run the import of an uploaded report, moving its job row from pending to succeeded or failed."""
     if report.status == EntryReport.Status.FAILED and not report.file:
-        return report  # refused at upload (entries.upload_checks): nothing was kept to import
+        return report  # refused at upload (entries.ingestion.upload_checks): nothing was kept to import
     # Under the lease (taken again if the task holds it: it is re-entrant), so that the sweeper never
     # takes an import started without the task (the import command, routed broker reports) for an orphan.
     with report_import_lease(report_id=report.pk) as leased:

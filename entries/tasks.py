@@ -97,8 +97,8 @@ def reclassify_after_registry_change() -> None:
 
 @shared_task(acks_late=True)
 def route_broker_report(report_id: int) -> None:
+    from .ingestion.routing import broker_report_route
     from .models import BrokerReport
-    from .routing import broker_report_route
 
     report = BrokerReport.objects.get(pk=report_id)  # staff-side row: not tenant-scoped
     if report.status == BrokerReport.Status.SUCCEEDED:
@@ -119,7 +119,7 @@ def send_deadline_reminders(self, as_of: str | None = None) -> dict:
     """Daily: one reminder digest per person. Safe to run again: each reminder is recorded once sent."""
     from datetime import date
 
-    from .reminder_services import reminders_send
+    from .reminders.services import reminders_send
 
     counts = reminders_send(today=date.fromisoformat(as_of) if as_of else None)
     if counts["failed"]:  # the mail server refused some: those were not recorded, so a re-run sends them

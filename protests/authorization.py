@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clients import audit
 from clients.models import Client, User
-from clients.onboarding_services import authorized_importer_numbers
+from clients.onboarding.services import authorized_importer_numbers
 from clients.tenancy import client_access_for
 
 from .models import ProtestAuthorization
@@ -36,8 +36,8 @@ def _require_client_admin(actor: User, client: Client) -> None:
 
 
 def _checklist(client: Client, *, granted: bool, actor: User) -> None:
-    from clients.onboarding import ItemKey, ItemStatus
-    from clients.onboarding_services import _item_for_update, _set_status
+    from clients.onboarding.checklist import ItemKey, ItemStatus
+    from clients.onboarding.services import _item_for_update, _set_status
 
     status = ItemStatus.DONE if granted else ItemStatus.NOT_STARTED
     _set_status(_item_for_update(client, ItemKey.PROTEST_AUTHORIZATION), status, actor=actor)

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from clients import audit
 from clients.jobs import job_fail, job_start, job_succeed
-from clients.letters_services import letter_pdf
+from clients.letters.services import letter_pdf
 from clients.models import User
 
 from .models import Protest, ProtestDocument, ProtestEntry

@@ -340,7 +340,7 @@ def _back_to_checklist(client_slug: str):
 def protest_authorize(request, client_slug):
     if not request.client_access.is_client_admin:
         raise Http404("Not available")
-    from clients.onboarding_forms import AuthorizationForm
+    from clients.onboarding.forms import AuthorizationForm
 
     from .templatetags.protests import client_numbers
 

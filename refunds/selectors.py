@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404
 from django_scopes import scopes_disabled
 
 from clients.models import Client, ImporterNumber, User
-from clients.onboarding import Readiness
-from clients.onboarding_selectors import client_ready_to_file
+from clients.onboarding.checklist import Readiness
+from clients.onboarding.selectors import client_ready_to_file
 from clients.tenancy import ClientAccess, visible_clients
 from domain import cape
 from domain.eligibility import CAPE_PATHS, HOLD_BACK_REASONS, PHASE2, PHASE2_WARNING, hold_back_reason

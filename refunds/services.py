@@ -18,7 +18,7 @@ from brokerage.bulk import write_rows
 from clients import audit
 from clients.jobs import job_fail, job_start, job_succeed
 from clients.models import Client, User
-from clients.onboarding_selectors import client_ready_to_file
+from clients.onboarding.selectors import client_ready_to_file
 from clients.tenancy import ADMIN_ROLES, client_access_for
 from domain import cape
 from domain.deadlines import RULES_2026_1

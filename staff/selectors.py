@@ -35,10 +35,10 @@ from django_scopes import scopes_disabled
 
 from brokerage.lookups import client_ids_in
 from clients.models import Client, StaffAssignment, User
-from clients.onboarding import readiness
+from clients.onboarding.checklist import readiness
 from clients.selectors import caseload_clients
 from entries.models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
-from entries.reminders import REMINDED_KINDS
+from entries.reminders.rules import REMINDED_KINDS
 from entries.selectors import headline_figures
 
 CHART_WEEKS = 13  # the next 90 days, week by week
@@ -203,7 +203,7 @@ def caseload_dashboard(
 ) -> Dashboard:
     """Figures for every client on the caseload (totals, charts, queue order); onboarding detail for one page."""
     from clients.models import ChecklistItem
-    from clients.onboarding_selectors import _load  # the checklist loader: four queries for any number
+    from clients.onboarding.selectors import _load  # the checklist loader: four queries for any number
 
     with scopes_disabled():  # aggregates over the clients the user may see (ids from caseload_clients)
         blocked = ChecklistItem.objects.filter(client=OuterRef("pk"), status="blocked")

@@ -6,7 +6,8 @@ selectors); this URLconf only mounts them.
 
 from django.urls import path
 
-from clients import letters_views, onboarding_views
+from clients.letters import views as letters_views
+from clients.onboarding import views as onboarding_views
 
 from .views import assignments, broker_reports, cape, caseload
 

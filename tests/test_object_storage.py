@@ -20,7 +20,7 @@ from django_scopes import scope, scopes_disabled
 
 from brokerage.settings import s3_storage_options
 from clients.models import Letter
-from entries import ingestion
+from entries.ingestion import importer as ingestion
 from entries.models import Entry, EntryReport
 from tests.conftest import wait_for
 from tests.entries.helpers import upload

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from brokerage.encryption import decrypt_text, encrypt_text
-from clients import onboarding_services
+from clients.onboarding import services as onboarding_services
 from tests.factories import staff_user, with_totp
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from clients import onboarding_services
 from clients.models import (
     AuditExport,
     ChecklistEvidence,
@@ -30,6 +29,7 @@ from clients.models import (
     Letter,
     Membership,
 )
+from clients.onboarding import services as onboarding_services
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
 from protests.models import Protest, ProtestDocument

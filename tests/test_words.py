@@ -14,9 +14,10 @@ from django.utils import timezone
 from django_scopes import scope
 
 from brokerage import words
-from clients import audit, onboarding_services
-from clients.letters import LetterKind
+from clients import audit
+from clients.letters.kinds import LetterKind
 from clients.models import Letter
+from clients.onboarding import services as onboarding_services
 from clients.services import invitation_create
 from clients.vocabulary import audit_details, label
 from domain import classification, entry_numbers
@@ -436,7 +437,7 @@ def test_entries_reason_filter_offers_every_reason_from_the_one_list(client, cli
 
 def test_emails_a_person_reads_show_no_raw_code(client_a, rich_client, admin_a, mailoutbox):
     """The reminder digest (deadlines and path changes) and the emails the fixture's actions sent."""
-    from entries.reminder_services import reminders_send
+    from entries.reminders.services import reminders_send
 
     reminders_send(today=timezone.localdate())
     assert any("Deadlines to act on" in m.subject for m in mailoutbox)

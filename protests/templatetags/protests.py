@@ -2,7 +2,7 @@
 
 from django import template
 
-from clients.onboarding_forms import AuthorizationForm
+from clients.onboarding.forms import AuthorizationForm
 
 from ..selectors import past_protest_authorizations, protest_authorization_for
 

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from brokerage.storage import file_response
 from clients.tenancy import staff_required
 from entries.forms import BrokerReportForm
+from entries.ingestion.routing import broker_report_for_user, broker_report_upload
 from entries.models import BrokerReport
-from entries.routing import broker_report_for_user, broker_report_upload
 
 
 @staff_required

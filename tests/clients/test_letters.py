@@ -16,8 +16,8 @@ from django_scopes import scope, scopes_disabled
 from PIL import Image
 from pypdf import PdfReader
 
-from clients.letters import LetterKind
-from clients.letters_services import letter_batch_build, letter_pdf, letter_sample_html
+from clients.letters.kinds import LetterKind
+from clients.letters.services import letter_batch_build, letter_pdf, letter_sample_html
 from clients.models import AuditEvent, Letter, LetterBatch, OnboardingProfile
 from domain.entry_numbers import check_digit, display
 from tests.factories import ClientFactory, importer_number, member
@@ -380,7 +380,7 @@ def test_letter_refuses_an_entry_number_with_a_wrong_check_digit(
 def test_letter_service_refuses_a_wrong_check_digit_whatever_the_caller(client_a, staff_a):
     from django.core.exceptions import ValidationError
 
-    from clients.letters_services import letter_request
+    from clients.letters.services import letter_request
 
     data = {"kind": "replacement_refund", "details": ["ABC-1234567-7"]}
     with scope(client=client_a), pytest.raises(ValidationError, match="check digit is wrong"):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clients.onboarding import CalendarPerson, calendar_invitation
+from clients.onboarding.checklist import CalendarPerson, calendar_invitation
 
 NOW = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from clients.onboarding import (
+from clients.onboarding.checklist import (
     AchStatus,
     ItemKey,
     ItemSnapshot,

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_scopes import scope
 
-from clients import onboarding_services as services
 from clients.models import AuditEvent, ChecklistItem, CodeWindow, OnboardingDigest, OnboardingProfile
-from clients.onboarding_tasks import send_due_code_window_reminders, send_stale_onboarding_digests
+from clients.onboarding import services
+from clients.onboarding.tasks import send_due_code_window_reminders, send_stale_onboarding_digests
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, assign, member
 

@@ -12,9 +12,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from clients.letters_forms import LetterForm
+from clients.letters.forms import LetterForm
 from clients.models import Letter
-from clients.onboarding_forms import SpecialCasesForm
+from clients.onboarding.forms import SpecialCasesForm
 from tests.factories import staff_user
 from tests.refunds.test_page_polish import Node, parse, tree
 

@@ -11,7 +11,7 @@ from django_scopes import scope
 
 from domain.entry_numbers import display
 from entries.models import Entry, EntryLine
-from entries.reminder_services import calendar_feed_create
+from entries.reminders.services import calendar_feed_create
 from protests.authorization import protest_authorization_grant
 from tests.e2e.conftest import login, shot
 from tests.factories import (

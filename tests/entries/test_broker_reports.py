@@ -137,7 +137,7 @@ def test_routing_with_fewer_open_files_than_clients_routes_every_row(
     client, two_clients, monkeypatch, django_capture_on_commit_callbacks
 ):
     """A broker with more clients than open files: shares are closed and appended to, rows in file order."""
-    from entries import routing
+    from entries.ingestion import routing
 
     north, south = two_clients
     client.force_login(staff_user(manager=True))
@@ -160,7 +160,7 @@ def test_routing_with_fewer_open_files_than_clients_routes_every_row(
 def test_routing_again_a_redelivered_report_counts_its_rows_once(
     client, two_clients, django_capture_on_commit_callbacks
 ):
-    from entries.routing import broker_report_route
+    from entries.ingestion.routing import broker_report_route
 
     client.force_login(staff_user(manager=True))
     _upload(client, _combined(), capture=django_capture_on_commit_callbacks)

@@ -16,7 +16,7 @@ from django_scopes import scope
 
 from entries.figures import figures_refresh
 from entries.models import Entry
-from entries.reminder_services import reminders_send
+from entries.reminders.services import reminders_send
 from entries.selectors import FIGURES, headline_figures
 
 CAPE_NOW, DUE_30 = "$3,390.00", "$1,500.00"

@@ -203,7 +203,8 @@ def test_upload_over_the_size_limit_is_refused(importer, settings):
 
 
 def test_progress_is_reported_while_rows_are_read(importer, monkeypatch):
-    from entries import ingestion, staging
+    from entries.ingestion import importer as ingestion
+    from entries.ingestion import staging
 
     monkeypatch.setattr(staging, "PROGRESS_EVERY_ROWS", 100)
     calls = []
@@ -303,7 +304,7 @@ def test_a_report_that_only_writes_amounts_differently_changes_nothing(importer)
 
 
 def test_lines_whose_entries_were_not_stored_make_the_import_fail_whole(importer, monkeypatch):
-    from entries import ingestion
+    from entries.ingestion import importer as ingestion
 
     # A fault in the merge: the entries are not written, their lines are (lines have no foreign key).
     monkeypatch.setattr(ingestion, "_store_entries", lambda **kwargs: None)
@@ -341,7 +342,8 @@ def test_a_worker_that_dies_right_after_storing_leaves_the_report_finished(impor
     Before, a worker killed between the merge's commit and the job row's update left the report
     running; the redelivered task imported it again and reported every entry as unchanged.
     """
-    from entries import ingestion, tasks
+    from entries import tasks
+    from entries.ingestion import importer as ingestion
 
     class WorkerKilled(BaseException):  # not an Exception: nothing in the import may catch it
         pass

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from clients.models import ReminderDigest, ReminderPreference, SentReminder
-from entries import reminder_services
 from entries.models import Entry, EntryHistory
-from entries.reminder_services import reminders_send, threshold_expression
-from entries.reminders import threshold_for
+from entries.reminders import services as reminder_services
+from entries.reminders.rules import threshold_for
+from entries.reminders.services import reminders_send, threshold_expression
 from entries.tasks import send_deadline_reminders
 from tests.clients.test_onboarding_ics import parse_ics
 from tests.factories import ClientFactory, member

@@ -188,7 +188,7 @@ def test_reclassify_entries_command_after_deploy(
 
 def test_the_daily_digest_leaves_rule_set_changes_to_the_notice(world, django_capture_on_commit_callbacks):
     from clients.models import SentReminder
-    from entries.reminder_services import reminders_plan
+    from entries.reminders.services import reminders_plan
 
     with django_capture_on_commit_callbacks(execute=True):
         reclassify_all_clients(as_of=AS_OF.isoformat())

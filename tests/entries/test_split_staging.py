@@ -1,4 +1,4 @@
-"""A large CSV is staged in two halves at once (entries.staging): the result must be the one-pass result.
+"""A large CSV is staged in two halves at once (entries.ingestion.staging): the result must be the one-pass result.
 
 The cut (parsing.split_point) is table-tested on bytes; the import is then run both ways on the same
 files, built to put every kind of trouble on either side of the cut, and every stored entry, line,
@@ -13,7 +13,8 @@ from django_scopes import scope
 
 from domain.entry_numbers import check_digit
 from domain.es003.parsing import split_point
-from entries import ingestion, staging
+from entries.ingestion import importer as ingestion
+from entries.ingestion import staging
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
 from tests.entries.helpers import upload
 from tests.factories import ClientFactory, importer_number

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_scopes import scope
 
-from clients import onboarding_services
 from clients.models import AuditEvent, ChecklistItem
+from clients.onboarding import services as onboarding_services
 from protests import following
 from protests.models import Protest
 from tests.protests.helpers import IOR_A, build, protest_entries, today

@@ -14,10 +14,10 @@ from pypdf import PdfReader
 
 from clients.models import AuditEvent
 from domain.interest import estimate_interest
-from entries.feeds import feed_deadlines
 from entries.figures import figures_refresh
 from entries.models import Entry
-from entries.reminder_services import reminders_plan, reminders_send
+from entries.reminders.feeds import feed_deadlines
+from entries.reminders.services import reminders_plan, reminders_send
 from protests import documents, following, selectors, services
 from protests.models import Protest, ProtestEntry
 from refunds.selectors import declaration_plan, interest_rate_table

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from clients import onboarding_services
 from clients.models import AuditEvent
+from clients.onboarding import services as onboarding_services
 from domain import cape
 from domain.entry_numbers import check_digit
 from domain.interest import RateTable, estimate_interest

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from clients.models import AuditEvent, ChecklistItem, OnboardingProfile
-from clients.onboarding_selectors import client_ready_to_file
+from clients.onboarding.selectors import client_ready_to_file
 from entries.models import Entry
 from refunds.models import UNKNOWN_REASON_ACTION, CbpReport, CbpReportProblem, Declaration, DeclarationEntry
 from refunds.selectors import client_rejections, declaration_plan, ledger_totals, rejection_queue

@@ -27,7 +27,7 @@ from django_scopes import scope
 
 from bench.ingest import generate_csv
 from entries.models import Entry, EntryReport
-from entries.reminder_services import reminders_send
+from entries.reminders.services import reminders_send
 from entries.services import report_import, report_upload
 from entries.tasks import reclassify_all_clients, send_deadline_reminders
 from tests.conftest import wait_for

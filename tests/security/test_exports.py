@@ -19,8 +19,8 @@ from clients.models import AuditExport, Client
 from clients.services import audit_export_build
 from domain import cape
 from domain.entry_numbers import check_digit
+from entries.ingestion.routing import broker_report_route
 from entries.models import BrokerReport, Entry, EntryReport, RowRejection
-from entries.routing import broker_report_route
 from refunds.models import CbpReport, CbpReportProblem
 from refunds.services import declaration_batch_build
 from tests.factories import UserFactory, member, staff_user

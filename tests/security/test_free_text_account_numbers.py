@@ -18,9 +18,9 @@ from clients.forms import (
     ImporterNumberForm,
     ImporterNumberVerifyForm,
 )
-from clients.letters_forms import LetterForm
+from clients.letters.forms import LetterForm
 from clients.models import ChecklistItem, OnboardingProfile
-from clients.onboarding_forms import Form5106Form, ItemUpdateForm, ReviewForm
+from clients.onboarding.forms import Form5106Form, ItemUpdateForm, ReviewForm
 from entries.forms import EntryFlagsForm
 from refunds.forms import AllowRefileForm, FilingForm
 from tests.security.test_bank_numbers import _database_text

@@ -18,8 +18,8 @@ from django_scopes import scopes_disabled
 
 from clients.models import Client, LetterBatch, TenantModel
 from domain.classification import DeadlineKind
-from entries import reminder_services
 from entries.models import BrokerReport, Entry
+from entries.reminders import services as reminder_services
 from tests.security import ledger
 from tests.test_security import INLINE_HANDLER, INLINE_SCRIPT
 from tests.test_tenant_matrix import A_MARKERS, INSIDERS, ROLES, assert_no_a_data, body

@@ -220,7 +220,7 @@ def test_zip_bomb_check_alone_stays_small_in_a_fresh_process(tmp_path, zip_bomb)
     # reports afterwards is the check's own peak.
     code = (
         "import os, sys, time; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'brokerage.settings_test');"
-        "import django; django.setup(); from entries import upload_checks;"
+        "import django; django.setup(); from entries.ingestion import upload_checks;"
         "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]);"
         "rss = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1]);"
         "open('/proc/self/clear_refs', 'w').write('5'); before = rss(); t = time.perf_counter();"

@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 
 from brokerage.forms import no_account_numbers
 
-from .letters import ENTRY_NUMBER_KINDS, SPECS, LetterKind, detail_lines, entry_number_problems
-from .letters_services import BATCH_KINDS
-from .models import Client, ior_validator
+from ..models import Client, ior_validator
+from .kinds import ENTRY_NUMBER_KINDS, SPECS, LetterKind, detail_lines, entry_number_problems
+from .services import BATCH_KINDS
 
 
 class LetterForm(forms.Form):

@@ -67,7 +67,7 @@ def report_refused(*, actor, client, name: str, sha256: str, size: int, reason: 
     from clients import audit
     from clients.jobs import job_fail
 
-    from .models import EntryReport
+    from ..models import EntryReport
 
     with transaction.atomic():
         report = EntryReport.objects.create(

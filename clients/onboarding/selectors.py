@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_scopes import scopes_disabled
 
-from .models import (
+from ..models import (
     ChecklistEvidence,
     ChecklistItem,
     Client,
@@ -27,7 +27,8 @@ from .models import (
     StaffAssignment,
     User,
 )
-from .onboarding import (
+from ..tenancy import visible_clients
+from .checklist import (
     CHECKLIST_ORDER,
     CLOSED_STATUSES,
     DEFAULT_OWNER,
@@ -47,7 +48,6 @@ from .onboarding import (
     readiness,
     stale_findings,
 )
-from .tenancy import visible_clients
 
 
 @dataclass

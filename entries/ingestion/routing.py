@@ -27,9 +27,9 @@ from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
 from domain.es003 import parsing
 
+from ..models import BrokerReport
+from ..services import report_import, report_upload
 from . import upload_checks
-from .models import BrokerReport
-from .services import report_import, report_upload
 
 PROGRESS_EVERY_ROWS = 25_000
 _STATUS_WORDS = {
@@ -47,7 +47,7 @@ def _canonical_ior(number: str | None) -> str:
 
 
 def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
-    from .services import check_upload_size
+    from ..services import check_upload_size
 
     check_upload_size(uploaded)
     digest = hashlib.sha256()
@@ -73,7 +73,7 @@ def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
 
 
 def _enqueue(report_id: int) -> None:
-    from .tasks import route_broker_report
+    from ..tasks import route_broker_report
 
     route_broker_report.delay(report_id)
 

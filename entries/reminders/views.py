@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from clients.models import CalendarFeed, ReminderPreference
 
-from . import reminder_services as services
+from . import services
 
 
 class ReminderPreferenceForm(forms.ModelForm):

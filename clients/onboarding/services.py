@@ -22,9 +22,9 @@ from django_scopes import scope
 
 from domain.banking import last_four_problem, routing_number_problem
 
-from . import audit
-from .emails import send_templated
-from .models import (
+from .. import audit
+from ..emails import send_templated
+from ..models import (
     ChecklistEvidence,
     ChecklistItem,
     Client,
@@ -36,7 +36,8 @@ from .models import (
     OnboardingProfile,
     User,
 )
-from .onboarding import (
+from ..tenancy import ADMIN_ROLES, client_access_for
+from .checklist import (
     ACH_ITEM_STATUS,
     CLOSED_STATUSES,
     CODE_WINDOW_MINUTES,
@@ -57,8 +58,7 @@ from .onboarding import (
     calendar_invitation,
     evidence_type,
 )
-from .onboarding_selectors import stale_findings_with_contacts
-from .tenancy import ADMIN_ROLES, client_access_for
+from .selectors import stale_findings_with_contacts
 
 logger = logging.getLogger(__name__)
 

@@ -1,14 +1,18 @@
-"""Letter rendering tasks: ids in, fetch, enter the client's scope, one service call."""
+"""Letter rendering tasks: ids in, fetch, enter the client's scope, one service call.
+
+Each keeps the name it was registered under before the package (clients.letters_tasks.*): queued
+messages, the beat schedule and settings.TASK_QUEUES name tasks by it.
+"""
 
 from celery import shared_task
 from celery.signals import worker_init
 from django_scopes import scope, scopes_disabled
 
-from .letters_services import letter_batch_build, letter_build, letter_pdf
-from .models import Letter, LetterBatch
+from ..models import Letter, LetterBatch
+from .services import letter_batch_build, letter_build, letter_pdf
 
 
-@shared_task(acks_late=True)
+@shared_task(name="clients.letters_tasks.render_letter", acks_late=True)
 def render_letter(letter_id: int) -> None:
     with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
         letter = Letter.objects.select_related("client").get(pk=letter_id)
@@ -16,7 +20,7 @@ def render_letter(letter_id: int) -> None:
         letter_build(letter=letter)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="clients.letters_tasks.render_letter_batch", acks_late=True)
 def render_letter_batch(batch_id: int) -> None:
     letter_batch_build(batch=LetterBatch.objects.get(pk=batch_id))
 

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 
-from .models import Client, ImporterNumber, Letter, LetterBatch, OnboardingProfile
+from ..models import Client, ImporterNumber, Letter, LetterBatch, OnboardingProfile
 
 
 def letters_for_client(*, client: Client):

@@ -1,9 +1,9 @@
 """Staging an ES-003 report's rows for the import: the loop that runs once per row, and its parallel half.
 
-The import (entries.ingestion) streams every row of a report into staging tables, then merges them in
+The import (entries.ingestion.importer) streams every row of a report into staging tables, then merges them in
 one transaction. This module is the per-row part, kept free of Django so that it can also run in a
 separate process: on PostgreSQL a large CSV is cut in two (parsing.split_point), this process stages
-the first half while a child (`python -m entries.staging`) reads the second half into binary COPY
+the first half while a child (`python -m entries.ingestion.staging`) reads the second half into binary COPY
 files, which the import then loads. Python is the bottleneck of staging, and a machine with two cores
 has one idle while the database waits for rows. Figures: docs/PERFORMANCE.md.
 """
@@ -318,7 +318,7 @@ class _FileSink:
 
 
 def _child_main() -> None:
-    """`python -m entries.staging`: stage the second half of a split CSV; the job arrives on stdin."""
+    """`python -m entries.ingestion.staging`: stage the second half of a split CSV; the job arrives on stdin."""
     import psycopg
 
     job = pickle.load(sys.stdin.buffer)
@@ -395,7 +395,7 @@ class SecondHalf:
             "parent": os.getpid(),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "entries.staging"],
+            [sys.executable, "-m", "entries.ingestion.staging"],
             cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """Request letters: staff pick a kind, review the HTML preview, generate; everyone in the client downloads.
 
-The PDF is rendered by a Celery task (letters_tasks), never here; pages show the letter's job row.
+The PDF is rendered by a Celery task (letters.tasks), never here; pages show the letter's job row.
 """
 
 from urllib.parse import urlencode
@@ -14,11 +14,10 @@ from django.views.decorators.http import require_POST
 
 from brokerage.storage import file_response
 
-from . import letters_selectors as selectors
-from . import letters_services as services
-from .letters import SPECS, LetterKind, profile_differences
-from .letters_forms import LetterBatchForm, LetterForm
-from .tenancy import STAFF_ROLES, manager_required, require_client_role
+from ..tenancy import STAFF_ROLES, manager_required, require_client_role
+from . import selectors, services
+from .forms import LetterBatchForm, LetterForm
+from .kinds import SPECS, LetterKind, profile_differences
 
 
 def _kind_or_404(kind: str) -> str:

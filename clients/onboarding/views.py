@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from brokerage.storage import file_response
 
-from . import onboarding_selectors as selectors
-from . import onboarding_services as services
-from .onboarding import (
+from ..tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
+from . import selectors, services
+from .checklist import (
     ACH_REJECTED_RECOVERY,
     CONTACTS,
     DERIVED_STATUS_KEYS,
@@ -28,7 +28,7 @@ from .onboarding import (
     WindowStatus,
     ace_steps,
 )
-from .onboarding_forms import (
+from .forms import (
     AcePathForm,
     AceStepsForm,
     AchForm,
@@ -41,7 +41,6 @@ from .onboarding_forms import (
     SpecialCasesForm,
     SubAccountForm,
 )
-from .tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
 
 STATUS_BADGES = {
     ItemStatus.NOT_STARTED: "text-bg-light border",

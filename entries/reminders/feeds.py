@@ -15,9 +15,9 @@ from django_scopes import scopes_disabled
 from clients.models import CalendarFeed
 from clients.tenancy import visible_clients
 
-from .models import Entry
-from .reminder_services import _prodid, calendar_deadline
-from .reminders import REMINDED_KINDS, deadline_calendar
+from ..models import Entry
+from .rules import REMINDED_KINDS, deadline_calendar
+from .services import _prodid, calendar_deadline
 
 FEED_DAYS = 365
 FEED_LIMIT = 2000  # the nearest ones; a calendar with more is no help to anyone

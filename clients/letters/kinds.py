@@ -1,7 +1,7 @@
 """Request letters printed on a client's letterhead: the kinds, what each asks for, the merge data.
 
 Pure: plain values in, plain values out. The same merge data renders the HTML preview and the PDF, so
-what staff review is what CBP receives (letters_services renders both from one template).
+what staff review is what CBP receives (letters.services renders both from one template).
 """
 
 from collections.abc import Mapping

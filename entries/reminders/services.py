@@ -38,9 +38,10 @@ from clients.models import (
 )
 from domain.entry_numbers import display
 
-from .models import Entry, EntryHistory, RefundPath
-from .reclassification import RULE_SET_NOTE_PREFIX
-from .reminders import (
+from ..models import Entry, EntryHistory, RefundPath
+from ..reclassification import RULE_SET_NOTE_PREFIX
+from ..selectors import FIGURES, headline_figures
+from .rules import (
     ESCALATION_DAYS,
     FILEABLE_PATHS,
     REMINDED_KINDS,
@@ -50,7 +51,6 @@ from .reminders import (
     deadline_label,
     is_critical,
 )
-from .selectors import FIGURES, headline_figures
 
 logger = logging.getLogger(__name__)
 DATABASE_GONE = (OperationalError, InterfaceError)

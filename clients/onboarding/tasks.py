@@ -1,6 +1,9 @@
 """Onboarding's periodic tasks (CELERY_BEAT_SCHEDULE): code-window reminders and the daily stale digest.
 
 Thin: ids in, fetch with scopes disabled, enter the client's scope, one service call.
+
+Each keeps the name it was registered under before the package (clients.onboarding_tasks.*): queued
+messages, the beat schedule and settings.TASK_QUEUES name tasks by it.
 """
 
 import logging
@@ -9,14 +12,14 @@ from celery import shared_task
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from .models import CodeWindow
-from .onboarding_selectors import code_window_ids_due_for_reminder
-from .onboarding_services import code_window_send_reminder, stale_digests_send
+from ..models import CodeWindow
+from .selectors import code_window_ids_due_for_reminder
+from .services import code_window_send_reminder, stale_digests_send
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="clients.onboarding_tasks.send_due_code_window_reminders", acks_late=True)
 def send_due_code_window_reminders() -> int:
     """Every few minutes: one reminder task per confirmed code window that starts soon."""
     ids = code_window_ids_due_for_reminder(now=timezone.now())
@@ -25,7 +28,13 @@ def send_due_code_window_reminders() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=60, max_retries=3)
+@shared_task(
+    name="clients.onboarding_tasks.send_code_window_reminder",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=3,
+)
 def send_code_window_reminder(window_id: int) -> bool:
     with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
         window = CodeWindow.objects.select_related("client").get(pk=window_id)
@@ -33,7 +42,7 @@ def send_code_window_reminder(window_id: int) -> bool:
         return code_window_send_reminder(window=window, now=timezone.now())
 
 
-@shared_task(acks_late=True)
+@shared_task(name="clients.onboarding_tasks.send_stale_onboarding_digests", acks_late=True)
 def send_stale_onboarding_digests() -> int:
     """Daily: one digest per person with stale onboarding items; running it twice a day sends nothing twice."""
     sent = stale_digests_send(now=timezone.now())

@@ -1,14 +1,18 @@
 """Deadline reminders, the rules: which deadlines matter, which thresholds fire, what is critical.
 
 Pure: plain values in, plain values out. The daily scan applies the same thresholds inside the database
-(reminder_services.threshold_expression) and the tests check both against these functions.
+(reminders.services.threshold_expression) and the tests check both against these functions.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from clients.onboarding import _fold, _text, _utc  # the one iCalendar line writer (folding and escaping)
+from clients.onboarding.checklist import (  # the one iCalendar line writer (folding and escaping)
+    _fold,
+    _text,
+    _utc,
+)
 from domain.classification import DEADLINE_LABELS, DeadlineKind
 
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline

@@ -1,7 +1,7 @@
 """Importing an ES-003 report into a client's entries: streamed, staged, merged in one transaction.
 
 Memory stays flat whatever the file size: the parser streams rows, each row goes straight into a
-temporary staging table (COPY on PostgreSQL; a large CSV in two halves at once, entries.staging), and
+temporary staging table (COPY on PostgreSQL; a large CSV in two halves at once, entries.ingestion.staging), and
 adding up entries, entry-level atomicity and the insert/update/unchanged decision are done by the
 database. Only the new and changed entries come back to Python, through a temporary file, to be
 classified (on PostgreSQL in a thread, while the database inserts their lines).
@@ -33,15 +33,15 @@ from domain.chapter99 import DEFAULT_REGISTRY, Registry
 from domain.classification import classify_totals
 from domain.es003 import parsing
 
+from ..figures import figures_refresh
+from ..models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
 from . import staging
-from .figures import figures_refresh
-from .models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
 from .staging import ERROR_COLUMNS, KEY_COLUMNS, ROW_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 _BATCH = 5_000
-# A CSV at least this large is staged in two halves at once on PostgreSQL (entries.staging); below it,
+# A CSV at least this large is staged in two halves at once on PostgreSQL (entries.ingestion.staging); below it,
 # starting the second process costs more than it saves.
 SPLIT_MIN_BYTES = 16 * 1024 * 1024
 _TEMP_TABLES = ("stage_rows", "stage_keys", "stage_errors", "stage_entries", "stage_split", "stage_bad")
@@ -261,7 +261,7 @@ def _stage_file(
 ) -> tuple[bool, str]:
     """Stream every row into the staging tables; whether the file was read to its end, and if not, why.
 
-    A large CSV on PostgreSQL is staged in two halves at once (entries.staging); when that cannot be
+    A large CSV on PostgreSQL is staged in two halves at once (entries.ingestion.staging); when that cannot be
     trusted to give exactly what one pass gives, the rows are staged again in one pass.
     """
     split = _split_point(path, source, stage)
@@ -295,7 +295,7 @@ def _stage_halves(
     offset: int,
     row_number: int,
 ) -> tuple[bool, str] | None:
-    """This process stages the bytes before offset while a child stages the rest (entries.staging).
+    """This process stages the bytes before offset while a child stages the rest (entries.ingestion.staging).
 
     The child numbers its rows from row_number, which assumes that no row before the cut spans lines;
     the first half's reading proves it (it must end on row row_number - 1), otherwise, or if the child

@@ -19,9 +19,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from . import audit
-from .jobs import job_fail, job_progress, job_start, job_succeed
-from .letters import (
+from .. import audit
+from ..jobs import job_fail, job_progress, job_start, job_succeed
+from ..models import Client, Letter, LetterBatch, User
+from .kinds import (
     ENTRY_NUMBER_KINDS,
     SPECS,
     LetterKind,
@@ -30,8 +31,7 @@ from .letters import (
     sample_data,
     template_name,
 )
-from .letters_selectors import letter_defaults
-from .models import Client, Letter, LetterBatch, User
+from .selectors import letter_defaults
 
 # Kinds a batch may produce: the others need facts only a person can supply per client.
 BATCH_KINDS = (LetterKind.REACTIVATION, LetterKind.FILING_AUTHORIZATION)
@@ -118,7 +118,7 @@ def _create_letter(
 
 def letter_request(*, actor: User, client: Client, data: dict) -> Letter:
     """Create the next version of a letter and render it in the background."""
-    from .letters_tasks import render_letter
+    from .tasks import render_letter
 
     if data.get("kind") not in SPECS:
         raise ValueError(f"Unknown letter kind: {data.get('kind')!r}")
@@ -162,7 +162,7 @@ def letter_build(*, letter: Letter) -> Letter:
 
 
 def letter_batch_request(*, actor: User, kind: str, clients: list[Client]) -> LetterBatch:
-    from .letters_tasks import render_letter_batch
+    from .tasks import render_letter_batch
 
     if kind not in BATCH_KINDS:
         raise ValueError(f"{kind} letters need per-client facts and cannot be made in a batch")
