@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.storage import file_response
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .forms import (
     AcceptInvitationForm,
     ClientProfileForm,
@@ -44,16 +44,7 @@ def choose_client(request):
 def overview(request, client_slug):
     from django.utils import timezone
 
-    from entries import selectors as entry_selectors
-    from entries.rule_changes import BANNER_ROWS, change_rows, rule_notice_banner
-
     client = request.client
-    today = timezone.localdate()
-    paths = entry_selectors.path_totals(client=client)
-    notice = rule_notice_banner(client=client, today=today)
-    largest = max((p["amount"] for p in paths), default=0) or 1
-    for row in paths:
-        row["percent"] = round(100 * row["amount"] / largest, 1)
     return render(
         request,
         "clients/overview.html",
@@ -61,12 +52,8 @@ def overview(request, client_slug):
             "importer_numbers": ImporterNumber.objects.filter(client=client),
             "staff": selectors.client_staff(client=client),
             "recent_events": selectors.client_audit_trail(client=client)[:5],
-            "totals": entry_selectors.entry_totals(client=client, today=today),
-            "figures": entry_selectors.FIGURES,
-            "paths": paths,
-            "upcoming": entry_selectors.upcoming_deadlines(client=client, today=today),
-            "rule_notice": notice,
-            "rule_notice_rows": change_rows(notice.changes[:BANNER_ROWS]) if notice else [],
+            # The entry figures are entries', above clients: it provides the hook.
+            **hooks.overview_entries(client=client, today=timezone.localdate()),
         },
     )
 

@@ -19,7 +19,8 @@ from django_scopes import scopes_disabled
 
 from brokerage.bulk import asynchronous_commit
 
-from .models import REMINDED_DEADLINE_KINDS, DeadlineFigures, Entry, LedgerFigures, PathFigures
+from . import hooks
+from .models import REMINDED_DEADLINE_KINDS, DeadlineFigures, Entry, PathFigures
 
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=18, decimal_places=2))
 _LOCK_NAMESPACE = 7007  # pg_advisory_xact_lock(namespace, client id): one refresh of a client at a time
@@ -38,8 +39,8 @@ def figures_refresh(*, client_id: int, entries: bool = True, ledger: bool = True
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, client_id])
         if entries:
             _refresh_entries(client_id)
-        if ledger:
-            _refresh_ledger(client_id)
+        if ledger:  # the CAPE ledger is refunds', which sits above entries: it provides this hook
+            hooks.ledger_figures_refresh(client_id)
 
 
 def figures_refresh_all() -> int:
@@ -73,19 +74,3 @@ def _refresh_entries(client_id: int) -> None:
         [DeadlineFigures(client_id=client_id, kind=k, day=d, entries=n, ieepa=s) for k, d, n, s in days],
         batch_size=2000,
     )
-
-
-def _refresh_ledger(client_id: int) -> None:
-    from refunds.models import DeclarationEntry
-    from refunds.selectors import _open_rejections, _totals_aggregates
-
-    wanted = ("filed", "accepted", "refunded", "refunded_principal")
-    aggregates = {name: aggregate for name, aggregate in _totals_aggregates().items() if name in wanted}
-    ledger = DeclarationEntry.objects.filter(client_id=client_id)
-    if not ledger.exists():
-        LedgerFigures.objects.filter(client_id=client_id).delete()
-        return
-    totals = ledger.exclude(status=DeclarationEntry.Status.RELEASED).aggregate(**aggregates)
-    # refunds.selectors owns the rule: rejected and not in a pending or accepted declaration since.
-    totals["open_rejections"] = _open_rejections().filter(client_id=client_id).count()
-    LedgerFigures.objects.update_or_create(client_id=client_id, defaults=totals)

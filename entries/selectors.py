@@ -176,6 +176,25 @@ def headline_figures(*, client_ids, today) -> dict:
     return figures
 
 
+def client_overview(*, client: Client, today) -> dict:
+    """The entry figures of the client's overview page (clients.views.overview, through clients.hooks)."""
+    from .rule_changes import BANNER_ROWS, change_rows, rule_notice_banner
+
+    paths = path_totals(client=client)
+    notice = rule_notice_banner(client=client, today=today)
+    largest = max((p["amount"] for p in paths), default=0) or 1
+    for row in paths:
+        row["percent"] = round(100 * row["amount"] / largest, 1)
+    return {
+        "totals": entry_totals(client=client, today=today),
+        "figures": FIGURES,
+        "paths": paths,
+        "upcoming": upcoming_deadlines(client=client, today=today),
+        "rule_notice": notice,
+        "rule_notice_rows": change_rows(notice.changes[:BANNER_ROWS]) if notice else [],
+    }
+
+
 def entry_totals(*, client: Client, today) -> dict:
     """The money at the top of the entries page and the overview: IEEPA and Section 122 duty paid, and FIGURES."""
     from django.db.models import DecimalField, Q, Sum, Value

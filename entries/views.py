@@ -18,9 +18,9 @@ from brokerage.storage import file_response
 from domain.classification import REASON_LABELS
 from domain.deadlines import CURRENT_RULES
 from domain.interest import estimate_interest
-from refunds.selectors import interest_basis_for, interest_rate_table
+from domain.interest import interest_basis as interest_basis_of
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
@@ -334,12 +334,13 @@ def entry_detail(request, client_slug, entry_number):
     )
     interest = interest_basis = None
     refundable = entry.ieepa_duty
-    rates = interest_rate_table() if refundable and entry.entry_summary_date else None
+    # The IRS rates are refunds' (InterestRate), above entries: it provides the hook.
+    rates = hooks.interest_rate_table() if refundable and entry.entry_summary_date else None
     if rates and rates.rates[0][0] <= entry.entry_summary_date <= today:
         interest = estimate_interest(
             principal=refundable, from_date=entry.entry_summary_date, to_date=today, table=rates
         )
-        interest_basis = interest_basis_for(from_date=entry.entry_summary_date, to_date=today, table=rates)
+        interest_basis = interest_basis_of(from_date=entry.entry_summary_date, to_date=today, table=rates)
     return render(
         request,
         "entries/entry_detail.html",

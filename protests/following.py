@@ -401,3 +401,29 @@ def protest_withdraw(*, actor: User, protest: Protest) -> Protest:
             data={"protest_number": protest.protest_number, "entries": len(entry_ids)},
         )
     return protest
+
+
+def allowed_protest_entries(*, client: Client) -> dict[str, int]:
+    """{entry number: ProtestEntry pk} of the client's allowed and partially allowed protest entries: CBP's
+    refund report (ES-022) pays them beside CAPE refunds (refunds.reconciliation, through refunds.hooks)."""
+    return dict(
+        ProtestEntry.objects.filter(client=client, status__in=["allowed", "partially_allowed"]).values_list(
+            "entry_number", "pk"
+        )
+    )
+
+
+def protest_refunds_record(*, client_id: int, paid: dict[int, tuple]) -> None:
+    """Write the refunds CBP reported for protest entries, {pk: (principal, interest, refunded_on)}, set-based
+    (inside the reconciliation's transaction)."""
+    from brokerage.bulk import update_from_rows
+
+    table = ProtestEntry._meta.db_table
+    update_from_rows(
+        table,
+        key="id",
+        columns=("principal_refunded", "interest_refunded", "refunded_on"),
+        rows=[(pk, principal, interest, on_date) for pk, (principal, interest, on_date) in paid.items()],
+        where=f"{table}.client_id = %s",
+        params=[client_id],
+    )

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class RefundsConfig(AppConfig):
     name = "refunds"
     verbose_name = "CAPE declarations and refunds"
+
+    def ready(self):
+        # What entries needs from the CAPE ledger and the interest rates, given through its hooks: entries sits
+        # below refunds and may not import it (tests/test_layers.py).
+        from entries import hooks
+
+        from . import figures, selectors
+
+        hooks.ledger_figures_refresh.provide(figures.ledger_figures_refresh)
+        hooks.in_live_declaration.provide(selectors.entries_in_live_declaration)
+        hooks.interest_rate_table.provide(selectors.interest_rate_table)

@@ -29,6 +29,7 @@ from domain.entry_numbers import display
 from entries.figures import figures_refresh
 from entries.models import Entry
 
+from . import hooks
 from .models import CbpReport, CbpReportProblem, Declaration, DeclarationEntry, RejectionReason
 
 PROGRESS_EVERY_ROWS = 25_000
@@ -391,7 +392,8 @@ class _Es022(_Matcher):
     """Refunds paid: principal and interest per entry (summed over the file's rows for that entry).
 
     A row without a claim number for an entry in no CAPE declaration is matched, by entry, to an allowed protest
-    (protests.ProtestEntry): CBP refunds an allowed protest's reliquidation in the same report.
+    (protests.ProtestEntry, through refunds.hooks): CBP refunds an allowed protest's reliquidation in the same
+    report.
     """
 
     def __init__(self, *args):
@@ -401,14 +403,8 @@ class _Es022(_Matcher):
         self._allowed: dict[str, int] | None = None
 
     def allowed_protest(self, number: str) -> int | None:
-        if self._allowed is None:
-            from protests.models import ProtestEntry
-
-            self._allowed = dict(
-                ProtestEntry.objects.filter(
-                    client=self.report.client, status__in=["allowed", "partially_allowed"]
-                ).values_list("entry_number", "pk")
-            )
+        if self._allowed is None:  # protests are above refunds: they provide the hook
+            self._allowed = hooks.allowed_protest_entries(client=self.report.client)
         return self._allowed.get(number)
 
     @staticmethod
@@ -448,19 +444,12 @@ class _Es022(_Matcher):
             ),
         )
         if self.protest_paid:
-            from protests.models import ProtestEntry
-
-            table = ProtestEntry._meta.db_table
-            update_from_rows(
-                table,
-                key="id",
-                columns=("principal_refunded", "interest_refunded", "refunded_on"),
-                rows=[
-                    (pk, Decimal(principal) * cent, Decimal(interest) * cent, on_date)
+            hooks.protest_refunds_record(
+                client_id=self.report.client_id,
+                paid={
+                    pk: (Decimal(principal) * cent, Decimal(interest) * cent, on_date)
                     for pk, (principal, interest, on_date) in self.protest_paid.items()
-                ],
-                where=f"{table}.client_id = %s",
-                params=[self.report.client_id],
+                },
             )
             outcome.updated += len(self.protest_paid)
 

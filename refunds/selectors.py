@@ -227,6 +227,12 @@ _FACTOR_PRINCIPAL = Decimal(10) ** 12
 _CENT = Decimal("0.01")
 
 
+def entries_in_live_declaration() -> Q:
+    """A Q on Entry: in a live CAPE declaration, so the client has acted on its CAPE deadline (the reminders'
+    scan in entries asks through entries.hooks.in_live_declaration)."""
+    return Q(Exists(DeclarationEntry.objects.filter(entry=OuterRef("pk"), status__in=DeclarationEntry.LIVE)))
+
+
 def interest_rate_table(*, corporate: bool = False) -> RateTable | None:
     """The IRS overpayment rates staff keep in InterestRate, as the pure module's table (spec §7a); None
     when no rate is recorded (estimates are then left out and say so, rather than guessed).

@@ -2,6 +2,11 @@
 
 `domain/` is the pure core every app may import: it imports the standard library, itself and the few
 third-party libraries listed here, never Django and never a project package (docs/ARCHITECTURE.md).
+
+Above it the packages depend one way, in the order of LAYERS: a module imports its own package and those
+below it, never one above. Where a lower app needs a higher one it declares a hook that the higher app
+provides from its AppConfig.ready() (brokerage/hooks.py; clients/hooks.py, entries/hooks.py,
+refunds/hooks.py).
 """
 
 import ast
@@ -84,3 +89,75 @@ def test_every_project_package_is_outside_the_domain_allow_list():
     """A new app (e.g. staff) is a project package, so the core may not import it either."""
     allowed = set(sys.stdlib_module_names) | set(DOMAIN_THIRD_PARTY)
     assert project_packages() - {"domain"} and not (project_packages() - {"domain"}) & allowed
+
+
+# The project's packages from the bottom up. tests/ and bench/ sit above all of them and are not checked.
+LAYERS = ("domain", "brokerage", "clients", "entries", "refunds", "protests", "staff")
+OUTSIDE_LAYERS = {"tests", "bench", "manage"}
+
+# Imports that go up on purpose: (importing module, imported package) -> the reason.
+ALLOWED_UPWARD = {
+    ("brokerage.urls", "clients"): "the root URLconf composes every app's pages (the home page, invitations)",
+    ("brokerage.urls", "entries"): "the root URLconf composes every app's pages (reminders, calendar feeds)",
+    # Not yet a registry (issue 17 in progress): gathers every app's labels for the template filters.
+    ("clients.vocabulary", "entries"): "labels of Chapter 99 programs and entry flags (to be registered)",
+    ("clients.vocabulary", "refunds"): "labels of declaration statuses (to be registered)",
+}
+
+
+def module_name(rel: Path) -> str:
+    parts = rel.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def upward_imports(root: Path = ROOT, allowed: dict = ALLOWED_UPWARD) -> tuple[list[str], set]:
+    """Every import of a higher layer by a lower one (not in `allowed`), and the `allowed` pairs seen."""
+    rank = {package: i for i, package in enumerate(LAYERS)}
+    problems, used = [], set()
+    for package in LAYERS:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root)
+            module = module_name(rel)
+            for line, imported in imported_modules(path, ".".join(rel.parent.parts)):
+                top = imported.split(".")[0]
+                if top not in rank or rank[top] <= rank[package]:
+                    continue
+                if (module, top) in allowed:
+                    used.add((module, top))
+                else:
+                    problems.append(f"{rel}:{line} imports {imported} ({package} is below {top})")
+    return problems, used
+
+
+def test_no_layer_imports_a_higher_one():
+    problems, used = upward_imports()
+    assert problems == []
+    assert set(ALLOWED_UPWARD) - used == set(), "an allowed upward import is gone: remove it from the list"
+
+
+def test_every_project_package_has_a_layer():
+    """A new top-level package must be placed in LAYERS (or the check would silently skip it)."""
+    assert project_packages() - OUTSIDE_LAYERS == set(LAYERS)
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "flagged"),
+    [
+        ("entries/views.py", "from refunds.selectors import interest_rate_table", True),
+        ("entries/figures.py", "def f():\n    from refunds.models import DeclarationEntry", True),
+        ("clients/urls.py", "from staff import views", True),
+        ("clients/templatetags/words.py", "import protests.models", True),
+        ("refunds/reconciliation.py", "class M:\n    def m(self):\n        import protests", True),
+        ("brokerage/forms.py", "from clients.models import User", True),
+        ("refunds/services.py", "from entries.models import Entry\nfrom clients import audit", False),
+        ("staff/views.py", "from protests.models import Protest\nfrom . import selectors", False),
+        ("entries/services.py", "from .models import Entry\nfrom ..clients import jobs", False),
+        ("entries/views.py", "from django.db import models\nimport refunds_helper", False),
+    ],
+)
+def test_layer_check_flags_what_it_should(tmp_path, module, source, flagged):
+    path = tmp_path / module
+    path.parent.mkdir(parents=True)
+    path.write_text(source + "\n")
+    problems, _ = upward_imports(tmp_path, allowed={})
+    assert bool(problems) is flagged

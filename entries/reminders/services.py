@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -38,6 +38,7 @@ from clients.models import (
 )
 from domain.entry_numbers import display
 
+from .. import hooks
 from ..models import Entry, EntryHistory, RefundPath
 from ..reclassification import RULE_SET_NOTE_PREFIX
 from ..selectors import FIGURES, headline_figures
@@ -72,13 +73,8 @@ def acted_filter() -> Q:
     acted = (Q(protest=True) | Q(marked_protest=True) | Q(protest_filed=True)) & ~Q(
         next_deadline_kind="court_deadline"
     )
-    try:
-        from refunds.models import DeclarationEntry
-    except ImportError:  # the refunds app is optional for this scan
-        return acted
-    return acted | Q(
-        Exists(DeclarationEntry.objects.filter(entry=OuterRef("pk"), status__in=DeclarationEntry.LIVE))
-    )
+    declared = hooks.in_live_declaration()  # refunds provides it; without refunds, no entry is declared
+    return acted if declared is None else acted | declared
 
 
 def due_deadlines(*, today: date):
