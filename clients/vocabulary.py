@@ -2,33 +2,49 @@
 
 Each vocabulary keeps its codes and labels in one place; this module only gathers them for the template
 filters (clients/templatetags/words.py), the audit export and anything else that writes for people. A code
-without a label is humanized rather than shown raw.
+without a label is humanized rather than shown raw. The vocabularies of apps above clients are registered
+(register(), from their AppConfig.ready()).
 """
+
+from collections.abc import Callable
 
 from brokerage import words
 from domain import entry_numbers
 
+# The vocabularies kept by the apps above clients (entries, refunds): they register them from their
+# AppConfig.ready(), because clients may not import them (tests/test_layers.py).
+_registered: dict[str, Callable[[], dict[str, str]]] = {}
+
+
+def register(name: str, labels: Callable[[], dict[str, str]]) -> None:
+    """Make a higher app's vocabulary known here: labels() returns {code: label}, read on first use."""
+    _registered[name] = labels
+    _cache.clear()
+
+
+def _registered_labels(name: str) -> dict[str, str]:
+    return _registered[name]() if name in _registered else {}
+
 
 def _vocabularies() -> dict[str, dict[str, str]]:
     # Imported on first use: this module is imported (by the template builtins) before the apps are ready.
-    from domain.classification import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, REASON_LABELS
-    from entries.models import Chapter99Rule, RefundPath
-    from refunds.models import Declaration
+    from domain.classification import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, PATH_LABELS, REASON_LABELS
 
     from .audit import ACTION_LABELS
     from .letters.kinds import LetterKind
     from .models import Job, Membership
     from .onboarding.checklist import AcePath, AchStatus, ItemStatus, Owner, SubAccountState, WindowStatus
 
+    # The order is any_label's: the first vocabulary that knows a code names it.
     return {
-        "path": dict(RefundPath.choices),
+        "path": {str(k): v for k, v in PATH_LABELS.items()},
         "reason": {str(k): v for k, v in REASON_LABELS.items()},
         "deadline": {str(k): v for k, v in DEADLINE_LABELS.items()},
         "liquidation": dict(LIQUIDATION_STATUS_LABELS),
-        "program": dict(Chapter99Rule.Program.choices),
+        "program": _registered_labels("program"),
         "action": ACTION_LABELS,
         "job_status": dict(Job.Status.choices),
-        "declaration_status": dict(Declaration.Status.choices),
+        "declaration_status": _registered_labels("declaration_status"),
         "item_status": dict(ItemStatus.choices),
         "ach_status": dict(AchStatus.choices),
         "ace_path": dict(AcePath.choices),
@@ -153,8 +169,6 @@ def history_value(value, field) -> str:
     if field == "refund_path":
         return label(text, "path")
     if field == "flag" and ": " in text:
-        from entries.services import FLAG_LABELS
-
         key, _, state = text.partition(": ")
-        return f"{FLAG_LABELS.get(key) or words.humanize_code(key).lower()}: {state}"
+        return f"{_registered_labels('entry_flag').get(key) or words.humanize_code(key).lower()}: {state}"
     return any_label(text)

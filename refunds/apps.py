@@ -6,12 +6,16 @@ class RefundsConfig(AppConfig):
     verbose_name = "CAPE declarations and refunds"
 
     def ready(self):
-        # What entries needs from the CAPE ledger and the interest rates, given through its hooks: entries sits
-        # below refunds and may not import it (tests/test_layers.py).
+        # What entries needs from the CAPE ledger and the interest rates, given through its hooks, and the
+        # words of declaration statuses for clients' vocabulary: both sit below refunds and may not import it
+        # (tests/test_layers.py).
+        from clients import vocabulary
         from entries import hooks
 
         from . import figures, selectors
+        from .models import Declaration
 
+        vocabulary.register("declaration_status", lambda: dict(Declaration.Status.choices))
         hooks.ledger_figures_refresh.provide(figures.ledger_figures_refresh)
         hooks.in_live_declaration.provide(selectors.entries_in_live_declaration)
         hooks.interest_rate_table.provide(selectors.interest_rate_table)

@@ -99,9 +99,6 @@ OUTSIDE_LAYERS = {"tests", "bench", "manage"}
 ALLOWED_UPWARD = {
     ("brokerage.urls", "clients"): "the root URLconf composes every app's pages (the home page, invitations)",
     ("brokerage.urls", "entries"): "the root URLconf composes every app's pages (reminders, calendar feeds)",
-    # Not yet a registry (issue 17 in progress): gathers every app's labels for the template filters.
-    ("clients.vocabulary", "entries"): "labels of Chapter 99 programs and entry flags (to be registered)",
-    ("clients.vocabulary", "refunds"): "labels of declaration statuses (to be registered)",
 }
 
 
