@@ -18,6 +18,7 @@ from clients import audit
 from clients.letters.kinds import LetterKind
 from clients.models import Letter
 from clients.onboarding import services as onboarding_services
+from clients.onboarding.authorizations import filing_authorization_grant
 from clients.services import invitation_create
 from clients.vocabulary import audit_details, label
 from domain import classification, entry_numbers
@@ -175,7 +176,7 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
             poc_name="Pat",
             poc_email="pat@alpha.example",
         )
-        onboarding_services.filing_authorization_grant(
+        filing_authorization_grant(
             actor=admin_a, client=client_a, importer_numbers=[IOR], ip_address="192.0.2.1"
         )
         invitation_create(

@@ -29,8 +29,6 @@ from ..models import (
     ChecklistItem,
     Client,
     CodeWindow,
-    FilingAuthorization,
-    ImporterNumber,
     Membership,
     OnboardingDigest,
     OnboardingProfile,
@@ -720,95 +718,6 @@ def special_cases_update(*, actor: User, client: Client, **flags: bool) -> Onboa
             data=changes,
         )
     return profile
-
-
-# --- Filing authorization ------------------------------------------------------------------------
-
-
-def _require_client_admin(actor: User, client: Client) -> None:
-    if not Membership.objects.filter(client=client, user=actor, role=Membership.Role.ADMIN).exists():
-        raise ValidationError("Only a client admin can give or revoke the filing authorization.")
-
-
-def authorization_statement(*, actor: User, client: Client, importer_numbers: list[str]) -> str:
-    who = f"{actor.full_name} <{actor.email}>" if actor.full_name else actor.email
-    return (
-        f"I, {who}, a client admin of {client.legal_name}, authorize {settings.BROKERAGE_NAME} to prepare and "
-        f"file CAPE declarations with U.S. Customs and Border Protection for the entries of importer number(s) "
-        f"{', '.join(importer_numbers)}, until this authorization is revoked in the portal."
-    )
-
-
-def authorized_importer_numbers(*, client: Client, importer_numbers: list[str]) -> list[str]:
-    """The importer numbers an authorization names, sorted and unique: at least one, all of them the company's."""
-    known = set(ImporterNumber.objects.filter(client=client).values_list("number", flat=True))
-    numbers = sorted(set(importer_numbers))
-    if not numbers:
-        raise ValidationError({"importer_numbers": "Choose at least one importer number."})
-    if set(numbers) - known:
-        raise ValidationError({"importer_numbers": "Choose among the company's importer numbers."})
-    return numbers
-
-
-def filing_authorization_grant(
-    *, actor: User, client: Client, importer_numbers: list[str], ip_address: str | None
-) -> FilingAuthorization:
-    """A client admin authorizes the brokerage to file for these importer numbers; replaces any earlier one."""
-    _require_client_admin(actor, client)
-    numbers = authorized_importer_numbers(client=client, importer_numbers=importer_numbers)
-    with transaction.atomic():
-        for previous in FilingAuthorization.objects.select_for_update().filter(
-            client=client, revoked_at=None
-        ):
-            _revoke(previous, actor=actor, ip_address=ip_address, reason="replaced")
-        authorization = FilingAuthorization.objects.create(
-            client=client,
-            importer_numbers=numbers,
-            statement=authorization_statement(actor=actor, client=client, importer_numbers=numbers),
-            granted_by=actor,
-            granted_by_email=actor.email,
-            granted_from_ip=ip_address,
-        )
-        _set_status(_item_for_update(client, ItemKey.FILING_AUTHORIZATION), ItemStatus.DONE, actor=actor)
-        audit.record(
-            client=client,
-            actor=actor,
-            action="onboarding.authorization_granted",
-            subject=authorization,
-            data={"importer_numbers": numbers, "ip": ip_address},
-        )
-    return authorization
-
-
-def _revoke(authorization: FilingAuthorization, *, actor: User, ip_address: str | None, reason: str) -> None:
-    authorization.revoked_by = actor
-    authorization.revoked_at = timezone.now()
-    authorization.revoked_from_ip = ip_address
-    authorization.save()
-    audit.record(
-        client=authorization.client,
-        actor=actor,
-        action="onboarding.authorization_revoked",
-        subject=authorization,
-        data={"importer_numbers": authorization.importer_numbers, "ip": ip_address, "reason": reason},
-    )
-
-
-def filing_authorization_revoke(
-    *, actor: User, client: Client, ip_address: str | None
-) -> FilingAuthorization:
-    _require_client_admin(actor, client)
-    with transaction.atomic():
-        authorization = (
-            FilingAuthorization.objects.select_for_update().filter(client=client, revoked_at=None).first()
-        )
-        if authorization is None:
-            raise ValidationError("There is no filing authorization in force to revoke.")
-        _revoke(authorization, actor=actor, ip_address=ip_address, reason="revoked")
-        _set_status(
-            _item_for_update(client, ItemKey.FILING_AUTHORIZATION), ItemStatus.NOT_STARTED, actor=actor
-        )
-    return authorization
 
 
 # --- The daily stale digest ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from brokerage.storage import file_response
 
 from ..tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
-from . import selectors, services
+from . import authorizations, selectors, services
 from .checklist import (
     ACH_REJECTED_RECOVERY,
     CONTACTS,
@@ -387,7 +387,7 @@ def authorization_grant(request, client_slug):
     form = AuthorizationForm(request.POST, numbers=selectors.client_importer_numbers(client=request.client))
     if form.is_valid():
         try:
-            services.filing_authorization_grant(
+            authorizations.filing_authorization_grant(
                 actor=request.user,
                 client=request.client,
                 importer_numbers=form.cleaned_data["importer_numbers"],
@@ -405,7 +405,7 @@ def authorization_grant(request, client_slug):
 @require_client_role("client_admin")
 def authorization_revoke(request, client_slug):
     try:
-        services.filing_authorization_revoke(
+        authorizations.filing_authorization_revoke(
             actor=request.user, client=request.client, ip_address=_client_ip(request)
         )
     except ValidationError as error:

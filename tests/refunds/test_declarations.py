@@ -14,6 +14,7 @@ from django_scopes import scope
 
 from clients.models import AuditEvent
 from clients.onboarding import services as onboarding_services
+from clients.onboarding.authorizations import filing_authorization_grant
 from domain import cape
 from domain.entry_numbers import check_digit
 from domain.interest import RateTable, estimate_interest
@@ -103,7 +104,7 @@ def make_ready(client, admin, importer_numbers=(IOR_A,)) -> None:
             account_last_four="6789",
             status="active",
         )
-        onboarding_services.filing_authorization_grant(
+        filing_authorization_grant(
             actor=admin, client=client, importer_numbers=list(importer_numbers), ip_address=None
         )
 
