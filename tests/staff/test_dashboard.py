@@ -268,3 +268,29 @@ def test_dashboard_figures_of_several_clients_are_each_clients_own_sums(client_a
     assert weeks[today + timedelta(days=7)] == Decimal("1000.00")  # days 7-13: client A's
     assert weeks[today + timedelta(days=56)] == Decimal("500.00")  # day 60 is in the ninth week
     assert sum(weeks.values()) == Decimal("1570.00")
+
+
+def test_dashboard_shows_each_clients_ledger_figures_and_zeros_before_a_declaration(
+    client, client_a, client_b, manager
+):
+    from entries.models import LedgerFigures
+
+    _entry(client_a, "ABC12345676", duty="1000.00", days=10)
+    _entry(client_b, "BBB12345676", duty="70.00", days=3)
+    with scope(client=client_a):  # as figures_refresh leaves them after filings and CBP's answers
+        LedgerFigures.objects.create(
+            client=client_a,
+            filed=7,
+            accepted=5,
+            refunded=3,
+            refunded_principal=Decimal("1234.50"),
+            open_rejections=2,
+        )
+    client.force_login(manager)
+    html = client.get(reverse("staff:caseload")).content.decode()
+    cells = re.findall(r'<td class="text-end">(.*?)</td>', _row(html, "client-a"))
+    assert cells[2:5] == ["7", "5", "$1,234.50"]  # after IEEPA and refundable: filed, accepted, refunded
+    assert reverse("refunds:claims", kwargs={"client_slug": "client-a"}) + '">2</a>' in _row(html, "client-a")
+    cells = re.findall(r'<td class="text-end">(.*?)</td>', _row(html, "client-b"))
+    assert cells[2:5] == ["0", "0", "0"]
+    assert 'Open rejections</div><div class="h5 mb-0">2</div>' in html  # the caseload's total
