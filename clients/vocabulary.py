@@ -28,7 +28,7 @@ def _registered_labels(name: str) -> dict[str, str]:
 
 def _vocabularies() -> dict[str, dict[str, str]]:
     # Imported on first use: this module is imported (by the template builtins) before the apps are ready.
-    from domain.classification import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, PATH_LABELS, REASON_LABELS
+    from domain.vocabulary import DEADLINE_LABELS, LIQUIDATION_STATUS_LABELS, PATH_LABELS, REASON_LABELS
 
     from .audit import ACTION_LABELS
     from .letters.kinds import LetterKind

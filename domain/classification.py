@@ -3,30 +3,31 @@
 Pure: no Django. classify() takes an EntryInput built from a parsed report (or from stored rows) and
 returns a Classification that records the rule-set and registry versions it was computed with, so a
 stored result can always be traced to the rules that produced it.
+
+Kept whole at ~560 lines: the path rules of each rule set, the deadlines and the explanation sentence read
+together as spec §5-6 and share EntryInput and the dates; split, each part would import the others. Its
+words (paths, reasons, deadline kinds, statuses) are domain.vocabulary's.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from typing import Any
 
 from domain import deadlines
 from domain.chapter99 import DEFAULT_REGISTRY, Registry
 from domain.deadlines import CURRENT_RULES, RuleSet
-
-LIQUIDATION_STATUSES = (
-    "unliquidated",
-    "liquidated",
-    "suspended",
-    "extended",
-    "under_review",
-    "reliquidated",
-    "pending",  # rule set 2026.2: a liquidation scheduled (Commerce's instructions issued) but not posted
+from domain.vocabulary import (
+    DEADLINE_LABELS,
+    LIQUIDATED_STATUSES,
+    LIQUIDATION_STATUSES,
+    OPEN_STATUSES,
+    DeadlineKind,
+    Reason,
+    RefundPath,
 )
-OPEN_STATUSES = frozenset({"unliquidated", "pending", "suspended", "extended", "under_review"})
-LIQUIDATED_STATUSES = frozenset({"liquidated", "reliquidated"})
+
 ADCVD_ENTRY_TYPES = frozenset({"03", "07", "34", "38"})
 RECONCILIATION_ENTRY_TYPE = "09"
 COLLECTION_WARNING = "check this entry: duty outside the collection period"
@@ -35,96 +36,11 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
 
 
-class RefundPath(StrEnum):
-    NOT_AFFECTED = "not_affected"
-    SECTION_122 = "section_122"
-    NEEDS_DATA = "needs_data"
-    EXCLUDED = "excluded"
-    CAPE_PHASE2 = "cape_phase2"
-    CAPE_PHASE1 = "cape_phase1"
-    PROTEST = "protest"
-    FINALLY_LIQUIDATED = "finally_liquidated"
-
-
-# The refund paths as a person reads them: entries.models.RefundPath (the model's choices) is built from these.
-PATH_LABELS = {
-    RefundPath.NOT_AFFECTED: "Not affected",
-    RefundPath.SECTION_122: "Section 122",
-    RefundPath.NEEDS_DATA: "Needs liquidation data",
-    RefundPath.EXCLUDED: "Excluded",
-    RefundPath.CAPE_PHASE2: "CAPE Phase 2",
-    RefundPath.CAPE_PHASE1: "CAPE Phase 1",
-    RefundPath.PROTEST: "Protest",
-    RefundPath.FINALLY_LIQUIDATED: "Finally liquidated",
-}
-
-
-class Reason(StrEnum):
-    NONE = ""
-    RECONCILIATION_ENTRY = "reconciliation_entry"
-    DRAWBACK = "drawback"
-    ACTIVE_PROTEST = "active_protest"
-    ADCVD_PENDING = "adcvd_pending"  # rule set 2026.1 only (suspended AD/CVD entries)
-    LIQUIDATION_STATUS_MISSING = "liquidation_status_missing"
-    # Not in spec §5: a liquidated entry without its date cannot be placed in the 80/180-day windows.
-    LIQUIDATION_DATE_MISSING = "liquidation_date_missing"
-    # Rule set 2026.2.
-    DUTY_DEFERRAL_ENTRY = "duty_deferral_entry"
-    TIB_ENTRY = "tib_entry"
-    SURETY_PAID = "surety_paid"
-    ADCVD_LIQUIDATION_PENDING = "adcvd_liquidation_pending"
-    RECONCILIATION_FILED = "reconciliation_filed"
-
-
-# Plain words for each reason, for pages, emails and the filters.
-REASON_LABELS = {
-    Reason.RECONCILIATION_ENTRY: "Reconciliation entry (type 09)",
-    Reason.DRAWBACK: "Drawback (claimed, or a type 47 entry)",
-    Reason.ACTIVE_PROTEST: "Active protest",
-    Reason.ADCVD_PENDING: "AD/CVD suspended (rule set 2026.1)",
-    Reason.LIQUIDATION_STATUS_MISSING: "Liquidation status missing",
-    Reason.LIQUIDATION_DATE_MISSING: "Liquidation date missing",
-    Reason.DUTY_DEFERRAL_ENTRY: "Duty deferral entry (type 08)",
-    Reason.TIB_ENTRY: "Temporary importation under bond (type 23)",
-    Reason.SURETY_PAID: "Surety paid the IEEPA duty",
-    Reason.ADCVD_LIQUIDATION_PENDING: "AD/CVD liquidation pending",
-    Reason.RECONCILIATION_FILED: "Type 09 reconciliation entry filed",
-}
-
 # Entry types CAPE does not take (rule set 2026.2, rule 5), with their reason.
 EXCLUDED_ENTRY_TYPES = {
     "08": Reason.DUTY_DEFERRAL_ENTRY,
     "23": Reason.TIB_ENTRY,
     "47": Reason.DRAWBACK,
-}
-
-
-class DeadlineKind(StrEnum):
-    NONE = ""
-    PROJECTED_LIQUIDATION = "projected_liquidation"
-    CAPE_WINDOW_CLOSES = "cape_window_closes"
-    PROTEST_DEADLINE = "protest_deadline"
-    PROTEST_HORIZON = "protest_horizon"
-    COURT_DEADLINE = "court_deadline"
-
-
-DEADLINE_LABELS = {
-    DeadlineKind.PROJECTED_LIQUIDATION: "projected liquidation",
-    DeadlineKind.CAPE_WINDOW_CLOSES: "CAPE window closes",
-    DeadlineKind.PROTEST_DEADLINE: "protest deadline",
-    DeadlineKind.PROTEST_HORIZON: "protest deadline if it liquidates on schedule (the 494th day)",
-    DeadlineKind.COURT_DEADLINE: "court deadline (CIT action against the protest's denial)",
-}
-
-# The liquidation statuses of LIQUIDATION_STATUSES as a person reads them.
-LIQUIDATION_STATUS_LABELS = {
-    "unliquidated": "Unliquidated",
-    "liquidated": "Liquidated",
-    "suspended": "Suspended",
-    "extended": "Extended",
-    "under_review": "Under review",
-    "reliquidated": "Reliquidated",
-    "pending": "Pending liquidation",
 }
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.deadlines import CURRENT_RULES, RuleSet
+from domain.vocabulary import RefundPath
 
-PHASE1 = "cape_phase1"
-PHASE2 = "cape_phase2"
+PHASE1 = RefundPath.CAPE_PHASE1
+PHASE2 = RefundPath.CAPE_PHASE2
 CAPE_PATHS = (PHASE1, PHASE2)
 
 PHASE2_WARNING = (

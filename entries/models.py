@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
-from domain import classification
+from domain.vocabulary import PATH_LABELS, DeadlineKind
 
 
 class EntryReport(Job):
@@ -70,15 +70,19 @@ class RowRejection(TenantModel):
         return f"row {self.row_number}: {self.reason}"
 
 
-# One source: the paths and their labels are classification's (pure); these are the model's choices of them.
+# One source: the paths and their labels are domain.vocabulary's; these are the model's choices of them.
 RefundPath = models.TextChoices(
-    "RefundPath", [(path.name, (path.value, label)) for path, label in classification.PATH_LABELS.items()]
+    "RefundPath", [(path.name, (path.value, label)) for path, label in PATH_LABELS.items()]
 )
 
 
-# domain.classification.DeadlineKind's CAPE window, protest and court deadlines (entries.reminders.rules.REMINDED_KINDS),
-# the deadlines DeadlineFigures sums; spelled out so that models need not import the classification rules.
-REMINDED_DEADLINE_KINDS = ("cape_window_closes", "protest_deadline", "court_deadline")
+# The CAPE window, protest and court deadlines (entries.reminders.rules.REMINDED_KINDS): the deadlines
+# DeadlineFigures sums.
+REMINDED_DEADLINE_KINDS = (
+    DeadlineKind.CAPE_WINDOW_CLOSES.value,
+    DeadlineKind.PROTEST_DEADLINE.value,
+    DeadlineKind.COURT_DEADLINE.value,
+)
 
 
 class Entry(TenantModel):
@@ -160,7 +164,7 @@ class Entry(TenantModel):
 
     @property
     def next_deadline_label(self) -> str:
-        from domain.classification import DEADLINE_LABELS
+        from domain.vocabulary import DEADLINE_LABELS
 
         return DEADLINE_LABELS.get(self.next_deadline_kind, self.next_deadline_kind)
 

@@ -19,8 +19,8 @@ from django_scopes import scopes_disabled
 from clients import audit
 from clients.emails import send_templated
 from clients.models import Client, Membership, User
-from domain.classification import DEADLINE_LABELS, REASON_LABELS
 from domain.entry_numbers import display
+from domain.vocabulary import DEADLINE_LABELS, REASON_LABELS
 
 from .models import RefundPath, RuleChangeNotice
 

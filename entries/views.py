@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 from brokerage.forms import add_service_errors
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
-from domain.classification import REASON_LABELS
 from domain.deadlines import CURRENT_RULES
 from domain.interest import estimate_interest
 from domain.interest import interest_basis as interest_basis_of
+from domain.vocabulary import REASON_LABELS
 
 from . import hooks, selectors, services
 from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm

@@ -21,7 +21,7 @@ from clients.onboarding import services as onboarding_services
 from clients.onboarding.authorizations import filing_authorization_grant
 from clients.services import invitation_create
 from clients.vocabulary import audit_details, label
-from domain import classification, entry_numbers
+from domain import entry_numbers, vocabulary
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RefundPath, RowRejection
 from refunds.services import declaration_batch_build
 
@@ -86,8 +86,8 @@ def _valid_number(serial: int) -> str:
 # Every path with every reason it can carry, and every liquidation status.
 ENTRY_KINDS = [
     *[(path, "") for path in RefundPath.values],
-    *[("excluded", str(reason)) for reason in classification.REASON_LABELS if "missing" not in reason],
-    *[("needs_data", str(reason)) for reason in classification.REASON_LABELS if "missing" in reason],
+    *[("excluded", str(reason)) for reason in vocabulary.REASON_LABELS if "missing" not in reason],
+    *[("needs_data", str(reason)) for reason in vocabulary.REASON_LABELS if "missing" in reason],
 ]
 
 
@@ -96,7 +96,7 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
     """Client A with an entry on every path and reason, every liquidation status, lines of both programs,
     history, a report with a rejected row, a declaration, a letter and the audit events services write."""
     today = timezone.localdate()
-    statuses = list(classification.LIQUIDATION_STATUSES)
+    statuses = list(vocabulary.LIQUIDATION_STATUSES)
     with scope(client=client_a), django_capture_on_commit_callbacks(execute=True):
         report = EntryReport.objects.create(
             client=client_a, original_name="es003.csv", sha256="1" * 64, status="succeeded", progress=100
@@ -105,7 +105,7 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
         RowRejection.objects.create(
             client=client_a, report=report, row_number=2, entry_number="ABC12345676", reason="Duty is missing"
         )
-        kinds = list(classification.DEADLINE_LABELS)
+        kinds = list(vocabulary.DEADLINE_LABELS)
         entries = []
         for n, (path, reason) in enumerate(ENTRY_KINDS):
             entry = Entry.objects.create(
@@ -344,12 +344,12 @@ def test_every_audit_action_in_the_code_has_a_label():
 
 
 def test_every_vocabulary_code_has_a_label():
-    assert RefundPath.values == [str(p) for p in classification.RefundPath]  # the model's choices derive
-    assert dict(RefundPath.choices) == {str(p): label for p, label in classification.PATH_LABELS.items()}
-    assert {str(r) for r in classification.Reason if r} <= {str(r) for r in classification.REASON_LABELS}
-    assert set(classification.LIQUIDATION_STATUSES) <= set(classification.LIQUIDATION_STATUS_LABELS)
-    assert {str(k) for k in classification.DeadlineKind if k} <= {
-        str(k) for k in classification.DEADLINE_LABELS
+    assert RefundPath.values == [str(p) for p in vocabulary.RefundPath]  # the model's choices derive
+    assert dict(RefundPath.choices) == {str(p): label for p, label in vocabulary.PATH_LABELS.items()}
+    assert {str(r) for r in vocabulary.Reason if r} <= {str(r) for r in vocabulary.REASON_LABELS}
+    assert set(vocabulary.LIQUIDATION_STATUSES) <= set(vocabulary.LIQUIDATION_STATUS_LABELS)
+    assert {str(k) for k in vocabulary.DeadlineKind if k} <= {
+        str(k) for k in vocabulary.DEADLINE_LABELS
     }
     for code, text in [("cape_phase1", "CAPE Phase 1"), ("active_protest", "Active protest")]:
         assert text in (label(code, "path"), label(code, "reason"))
@@ -432,7 +432,7 @@ def test_entries_reason_filter_offers_every_reason_from_the_one_list(client, cli
     client.force_login(admin_a)
     html = client.get(reverse("entries:list", kwargs={"client_slug": client_a.slug})).content.decode()
     select = html[html.index('name="reason"') : html.index("</select>", html.index('name="reason"'))]
-    for reason, text in classification.REASON_LABELS.items():
+    for reason, text in vocabulary.REASON_LABELS.items():
         assert f'value="{reason}"' in select and text in select
 
 

@@ -11,7 +11,6 @@ from domain.entry_numbers import canonical, check_digit, is_well_formed
 from domain.tabular import InvalidValue, header_key, show
 
 UNLIQUIDATED, LIQUIDATED, RELIQUIDATED = "unliquidated", "liquidated", "reliquidated"
-STATUSES = (UNLIQUIDATED, LIQUIDATED, "suspended", "extended", "under_review", RELIQUIDATED, "pending")
 _STATUS_WORDS = {
     "open": UNLIQUIDATED,
     "not liquidated": UNLIQUIDATED,
@@ -146,7 +145,7 @@ def parse_date(text: str, label: str = "date") -> date | None:
 
 
 def parse_liquidation_status(text: str) -> str | None:
-    """One of STATUSES, or None when blank (the row decides what blank means)."""
+    """One of domain.vocabulary.LIQUIDATION_STATUSES, or None when blank (the row decides what blank means)."""
     key = " ".join(text.replace("_", " ").replace("-", " ").lower().split())
     if not key:
         return None

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.deadlines import RULES_2026_1, RuleSet
+from domain.vocabulary import LIQUIDATED_STATUSES, Reason, RefundPath
 
 IEEPA = "ieepa"
 SECTION_122 = "section_122"
@@ -20,7 +21,6 @@ CATEGORY_LABELS = {
     SECTION_122: "Section 122 duty (HTSUS 9903.03.01)",
 }
 URGENT_DAYS = 7  # a draft with an entry whose deadline is fewer days away than this is urgent
-LIQUIDATED = frozenset({"liquidated", "reliquidated"})
 
 # Why an entry that would be protested cannot go into a draft. Keys are stable (stored in warnings).
 EXCLUSIONS = {
@@ -58,12 +58,12 @@ def category_of(c: Candidate) -> str | None:
     """
     ieepa = c.ieepa_duty > 0
     s122 = c.section_122_duty > 0
-    if c.refund_path == "protest" and ieepa:
+    if c.refund_path == RefundPath.PROTEST and ieepa:
         return IEEPA
-    if c.refund_path == "section_122" and s122:
+    if c.refund_path == RefundPath.SECTION_122 and s122:
         return SECTION_122
-    if c.refund_path == "finally_liquidated" or (
-        c.refund_path == "excluded" and c.exclusion_reason in ("drawback", "active_protest")
+    if c.refund_path == RefundPath.FINALLY_LIQUIDATED or (
+        c.refund_path == RefundPath.EXCLUDED and c.exclusion_reason in (Reason.DRAWBACK, Reason.ACTIVE_PROTEST)
     ):
         return IEEPA if ieepa else (SECTION_122 if s122 else None)
     return None
@@ -85,7 +85,7 @@ def exclusion(c: Candidate, *, as_of: date, rules: RuleSet = RULES_2026_1) -> st
         return "drawback"
     if c.protest_on_file:
         return "protest_on_file"
-    if c.liquidation_status not in LIQUIDATED or c.liquidation_date is None or c.liquidation_date > as_of:
+    if c.liquidation_status not in LIQUIDATED_STATUSES or c.liquidation_date is None or c.liquidation_date > as_of:
         return "unliquidated"
     if (as_of - c.liquidation_date).days > rules.protest_days:
         return "deadline_passed"

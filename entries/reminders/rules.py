@@ -13,7 +13,7 @@ from clients.onboarding.checklist import (  # the one iCalendar line writer (fol
     _text,
     _utc,
 )
-from domain.classification import DEADLINE_LABELS, DeadlineKind
+from domain.vocabulary import DEADLINE_LABELS, DeadlineKind
 
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
 CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off

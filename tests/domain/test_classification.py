@@ -7,17 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.chapter99 import DEFAULT_REGISTRY, Chapter99Rule, Registry
-from domain.classification import (
-    LIQUIDATION_STATUSES,
-    Classification,
-    DeadlineKind,
-    EntryInput,
-    Reason,
-    RefundPath,
-    classify,
-    duty_totals,
-)
+from domain.classification import Classification, EntryInput, classify, duty_totals
 from domain.deadlines import RULES_2026_2
+from domain.vocabulary import LIQUIDATION_STATUSES, DeadlineKind, Reason, RefundPath
 
 AS_OF = date(2026, 11, 23)
 IEEPA_ROW = ("99030125", Decimal("1000.00"))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from clients.models import Client, LetterBatch, TenantModel
-from domain.classification import DeadlineKind
+from domain.vocabulary import DeadlineKind
 from entries.models import BrokerReport, Entry
 from entries.reminders import services as reminder_services
 from tests.security import ledger
