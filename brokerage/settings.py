@@ -166,6 +166,7 @@ TASK_QUEUES = {
         "entries.tasks.import_entry_report",
         "entries.tasks.route_broker_report",
         "refunds.tasks.reconcile_cbp_report",
+        "protests.tasks.apply_protest_decision_list",
     ],
     "letters": [
         "clients.letters_tasks.render_letter",

@@ -126,6 +126,12 @@ KINDS: dict[str, tuple[Column, ...]] = {
             required=True,
         ),
         Column("on_date", "Decision Date", ("Disposition Date", "Date Decided", "Status Date", "Date")),
+        # A partial allowance's amount, when CBP's list gives it.
+        Column(
+            "principal",
+            "Allowed Amount",
+            ("Amount Allowed", "Allowed", "Approved Amount", "Amount Approved", "Refund Amount", "Amount"),
+        ),
     ),
 }
 

@@ -172,7 +172,12 @@ class _RowParser:
                 status = self.statuses[cells[status_at] if status_at < count else ""]
                 return Row(row_number, number, claim, refund_status=status, on_date=on_date)
             if kind == "protest_decisions":  # the decision's words are the protests app's to read
-                return Row(row_number, number, claim, reason=reason[:200], on_date=on_date)
+                allowed = None
+                if principal_at is not None and principal_at < count:
+                    allowed = _cents(cells[principal_at], "allowed amount")
+                return Row(
+                    row_number, number, claim, reason=reason[:200], principal_cents=allowed, on_date=on_date
+                )
             # REV-613: every row is a refund the bank sent back.
             return Row(
                 row_number, number, claim, reason=reason[:200], refund_status="ach_returned", on_date=on_date

@@ -13,13 +13,14 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from pypdf import PdfReader
 
 from clients import audit
 from clients.jobs import job_fail, job_start, job_succeed
-from clients.letters.services import letter_pdf
 from clients.models import User
 
+from . import continuation
 from .models import Protest, ProtestDocument, ProtestEntry
 
 # ACE's Protest module takes the entries of a protest as entry number, entry date and liquidation date (19 CFR
@@ -59,37 +60,60 @@ def csv_filename(protest: Protest) -> str:
 
 
 # The continuation sheets list the entries (174.13(a)(3)-(4): number, date of entry, date of liquidation) as
-# fixed-width text, two entries to a line, in one preformatted block: WeasyPrint lays out a table of 1,700 rows in
-# seconds, the same entries as text in a fraction of it (docs/PERFORMANCE.md, protests). Duty and deadlines are on
-# the protest's page in the portal.
+# fixed-width text, two entries to a line, drawn by protests.continuation into the PDF WeasyPrint writes for the
+# first sheet (WeasyPrint took 0.5 s of CPU to lay out 1,700 entries as text, over 5 s as a table:
+# docs/PERFORMANCE.md, protests). Duty and deadlines are on the protest's page in the portal.
 _COLUMN = f"{'No.':>5}  {'Entry number':<12}  {'Entry date':<10}  {'Liquidated':<10}"
 _GUTTER = "      "
 ENTRIES_HEADER = _COLUMN + _GUTTER + _COLUMN
 
 
-def entries_text(lines) -> str:
+def entries_lines(lines) -> list[str]:
     cells = [
         f"{n:>5}  {line.entry_number:<12}  {_us_date(line.entry_date):<10}  {_us_date(line.liquidation_date):<10}"
         for n, line in enumerate(lines, start=1)
     ]
-    return "\n".join(_GUTTER.join(cells[i : i + 2]) for i in range(0, len(cells), 2))
+    return [_GUTTER.join(cells[i : i + 2]) for i in range(0, len(cells), 2)]
 
 
-def protest_html(*, protest: Protest, lines: list[ProtestEntry] | None = None) -> str:
-    """The protest as a standalone HTML document (WeasyPrint prints it; one template for every output)."""
-    if lines is None:
-        lines = list(
-            ProtestEntry.objects.filter(client=protest.client, protest=protest)
-            .exclude(status=ProtestEntry.Status.RELEASED)
-            .order_by("position", "id")
-        )
+def running_footer(protest: Protest) -> str:
+    """The line at the foot of every sheet: who, which importer number and port, which protest."""
+    text = f"{protest.protestant_name} · importer {protest.protestant_importer_number} · port {protest.port}"
+    return text + (f" · protest {protest.protest_number}" if protest.protest_number else "")
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal of plain text, safe inside a <style> element."""
+    text = " ".join(text.split())
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ").replace(">", "\\3E ")
+    return mark_safe(f'"{escaped}"')  # noqa: S308 (escaped above)
+
+
+def _lines(protest: Protest, lines: list[ProtestEntry] | None) -> list[ProtestEntry]:
+    if lines is not None:
+        return lines
+    return list(
+        ProtestEntry.objects.filter(client=protest.client, protest=protest)
+        .exclude(status=ProtestEntry.Status.RELEASED)
+        .order_by("position", "id")
+    )
+
+
+def protest_html(
+    *, protest: Protest, lines: list[ProtestEntry] | None = None, total_pages: int | None = None
+) -> str:
+    """The protest's first sheet (the form's boxes) as a standalone HTML document, for WeasyPrint."""
+    lines = _lines(protest, lines)
+    if total_pages is None:
+        total_pages = 1 + continuation.sheet_count(len(entries_lines(lines)))
     return render_to_string(
         "protests/form19.html",
         {
             "protest": protest,
             "lines": lines,
-            "entries_text": entries_text(lines),
-            "entries_header": ENTRIES_HEADER,
+            "total_pages": total_pages,
+            "runfoot": running_footer(protest),
+            "runfoot_css": _css_string(running_footer(protest)),
             "printed_on": timezone.localdate(),
             "brokerage_name": settings.BROKERAGE_NAME,
         },
@@ -97,7 +121,32 @@ def protest_html(*, protest: Protest, lines: list[ProtestEntry] | None = None) -
 
 
 def protest_pdf_bytes(*, protest: Protest, lines: list[ProtestEntry] | None = None) -> bytes:
-    return letter_pdf(protest_html(protest=protest, lines=lines))
+    """The Form 19-style PDF: the first sheet by WeasyPrint, then the continuation sheets of the entries."""
+    from weasyprint import HTML  # imported here: loading Pango costs time every web process would pay
+
+    lines = _lines(protest, lines)
+    listed = entries_lines(lines)
+    sheets = continuation.sheet_count(len(listed))
+    first = 1  # the first sheet's page count, which its own "page n of m" footer needs: almost always 1
+    while True:
+        document = HTML(
+            string=protest_html(protest=protest, lines=lines, total_pages=first + sheets)
+        ).render()
+        if len(document.pages) == first:
+            break
+        first = len(document.pages)
+
+    def finish(_document, pdf) -> None:
+        continuation.add_sheets(
+            pdf,
+            lines=listed,
+            header=ENTRIES_HEADER,
+            footer=running_footer(protest),
+            first_page=first + 1,
+            total_pages=first + sheets,
+        )
+
+    return document.write_pdf(finisher=finish)
 
 
 def protest_document_request(*, actor: User, protest: Protest) -> ProtestDocument:

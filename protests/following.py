@@ -9,8 +9,9 @@ writes the court deadline into Entry.court_deadline, which becomes the entry's n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,10 +22,10 @@ from django_scopes import scope, scopes_disabled
 from clients import audit
 from clients.models import Client, User
 from clients.tenancy import client_access_for
-from domain.cbp_reports import BadRow, FileRejected, open_cbp_report
-from domain.protests import decisions, rules
+from domain.protests import rules
 from entries.models import Entry
 from entries.reclassification import entries_reclassify
+from refunds.ledgers import OtherRefunds
 
 from .models import Protest, ProtestEntry
 from .services import require_builder
@@ -188,10 +189,21 @@ def protest_request_accelerated(*, actor: User, protest: Protest, requested_on: 
     return protest
 
 
-def _apply_decisions(
-    *, protest: Protest, decided: dict[str, tuple[str, date]], source: str, actor: User | None
-) -> tuple[int, list[str]]:
-    """Record CBP's decision on pending entries of a (locked) filed protest; the court deadline on denials."""
+@dataclass(frozen=True)
+class Decided:
+    decision: str
+    on: date
+    allowed_amount: Decimal | None = None  # partially allowed: the part of the protested duty CBP allowed
+
+
+def record_decisions(
+    *, protest: Protest, decided: dict[str, Decided], source: str, actor: User | None
+) -> tuple[int, list[tuple[str, str]]]:
+    """Record CBP's decision on pending entries of a (locked) filed protest; the court deadline on denials.
+
+    A partially allowed entry carries the amount allowed (checked against the duty protested); the amount can be
+    given later by recording the same decision again with it.
+    """
     lines = {
         line.entry_number: line
         for line in ProtestEntry.objects.filter(
@@ -199,24 +211,39 @@ def _apply_decisions(
         )
     }
     problems, changed = [], []
-    for number, (decision, decided_on) in decided.items():
+    for number, decision in decided.items():
         line = lines.get(number)
         if line is None:
-            problems.append(f"{number}: not in this protest")
+            problems.append((number, "not in this protest"))
+            continue
+        amount = decision.allowed_amount
+        if decision.decision == "partially_allowed" and amount is not None:
+            problem = rules.allowed_amount_problem(amount, line.claimed)
+            if problem:
+                problems.append((number, problem))
+                continue
+        elif amount is not None:
+            problems.append((number, "an amount allowed goes with a partial allowance only"))
             continue
         if line.status != ProtestEntry.Status.PENDING:
-            if line.status != decision:
-                problems.append(f"{number}: already {line.get_status_display().lower()}")
+            if line.status != decision.decision:
+                problems.append((number, f"already {line.get_status_display().lower()}"))
+            elif amount is not None and amount != line.allowed_amount:
+                line.allowed_amount = amount
+                changed.append(line)
             continue
-        if decided_on < protest.filed_on:
-            problems.append(f"{number}: decided before the filing")
+        if decision.on < protest.filed_on:
+            problems.append((number, "decided before the filing"))
             continue
-        line.status = decision
-        line.decided_on = decided_on
+        line.status = decision.decision
+        line.decided_on = decision.on
         line.decision_source = source
-        line.court_deadline = rules.court_deadline(decided_on) if decision != "allowed" else None
+        line.allowed_amount = amount
+        line.court_deadline = rules.court_deadline(decision.on) if decision.decision != "allowed" else None
         changed.append(line)
-    ProtestEntry.objects.bulk_update(changed, ["status", "decided_on", "decision_source", "court_deadline"])
+    ProtestEntry.objects.bulk_update(
+        changed, ["status", "decided_on", "decision_source", "court_deadline", "allowed_amount"]
+    )
     for line in changed:
         if line.court_deadline:
             Entry.objects.filter(client=protest.client, pk=line.entry_id).update(
@@ -229,7 +256,10 @@ def _apply_decisions(
     if result:
         protest.status = result
         protest.decided_on = max(line.decided_on for line in lines.values() if line.decided_on)
-        protest.save(update_fields=["status", "decided_on"])
+        protest.expected_refund = rules.expected_refund(
+            (line.status, line.claimed, line.allowed_amount) for line in lines.values()
+        )
+        protest.save(update_fields=["status", "decided_on", "expected_refund"])
     if changed:
         _reclassify(
             client=protest.client,
@@ -245,6 +275,11 @@ def _apply_decisions(
             data={
                 "source": source,
                 "decisions": {line.entry_number: line.status for line in changed[:200]},
+                "allowed_amounts": {
+                    line.entry_number: str(line.allowed_amount)
+                    for line in changed[:200]
+                    if line.allowed_amount is not None
+                },
                 "entries": len(changed),
                 "status": protest.status,
             },
@@ -252,7 +287,7 @@ def _apply_decisions(
     return len(changed), problems
 
 
-def _locked_filed(protest: Protest) -> Protest:
+def lock_filed(protest: Protest) -> Protest:
     protest = Protest.objects.select_for_update().get(client=protest.client, pk=protest.pk)
     if protest.status in (Protest.Status.DRAFT, Protest.Status.DISCARDED, Protest.Status.WITHDRAWN):
         raise ValidationError(
@@ -262,9 +297,18 @@ def _locked_filed(protest: Protest) -> Protest:
 
 
 def protest_decide(
-    *, actor: User, protest: Protest, decision: str, decided_on: date, entry_numbers: list[str] | None = None
+    *,
+    actor: User,
+    protest: Protest,
+    decision: str,
+    decided_on: date,
+    entry_numbers: list[str] | None = None,
+    allowed_amounts: dict[str, Decimal] | None = None,
 ) -> Protest:
-    """Staff record CBP's decision: for the listed entries, or every entry still pending."""
+    """Staff record CBP's decision: for the listed entries, or every entry still pending.
+
+    A partial allowance names its entries, each with the amount CBP allowed (allowed_amounts, by entry number).
+    """
     access = client_access_for(actor, protest.client)
     if access is None or not access.is_staff:
         raise ValidationError("Only broker staff record CBP's decision.")
@@ -272,65 +316,35 @@ def protest_decide(
         raise ValidationError({"decision": "Allowed, partially allowed or denied."})
     if decided_on > timezone.localdate():
         raise ValidationError({"decided_on": "The decision date cannot be in the future."})
+    from domain.entry_numbers import canonical
+
+    amounts = {canonical(n): amount for n, amount in (allowed_amounts or {}).items()}
+    if decision == "partially_allowed":
+        listed = {canonical(n) for n in entry_numbers or ()}
+        if not listed or listed - set(amounts):
+            raise ValidationError(
+                {
+                    "entry_numbers": "A partial allowance lists its entries, each with the amount CBP allowed "
+                    "(one line per entry: the entry number, then the amount)."
+                }
+            )
+    elif amounts:
+        raise ValidationError({"entry_numbers": "Amounts allowed go with a partial allowance only."})
     with transaction.atomic():
-        protest = _locked_filed(protest)
+        protest = lock_filed(protest)
         if entry_numbers is None:
             entry_numbers = list(
                 ProtestEntry.objects.filter(
                     client=protest.client, protest=protest, status="pending"
                 ).values_list("entry_number", flat=True)
             )
-        from domain.entry_numbers import canonical
-
-        decided = {canonical(n): (decision, decided_on) for n in entry_numbers}
-        applied, problems = _apply_decisions(protest=protest, decided=decided, source="staff", actor=actor)
-        if problems and not applied:
-            raise ValidationError({"entry_numbers": "; ".join(problems[:10])})
+        decided = {
+            canonical(n): Decided(decision, decided_on, amounts.get(canonical(n))) for n in entry_numbers
+        }
+        applied, problems = record_decisions(protest=protest, decided=decided, source="staff", actor=actor)
+        if problems and (not applied or decision == "partially_allowed"):
+            raise ValidationError({"entry_numbers": "; ".join(f"{n}: {why}" for n, why in problems[:10])})
     return protest
-
-
-@dataclass
-class UploadResult:
-    applied: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
-def protest_decisions_upload(*, actor: User, protest: Protest, uploaded) -> UploadResult:
-    """CBP's decision list (CSV or XLSX, header-tolerant like the other CBP reports) applied to the protest."""
-    access = client_access_for(actor, protest.client)
-    if access is None or not access.is_staff:
-        raise ValidationError("Only broker staff upload CBP's decisions.")
-    result = UploadResult()
-    decided: dict[str, tuple[str, date]] = {}
-    today = timezone.localdate()
-    try:
-        with open_cbp_report(uploaded, kind="protest_decisions") as reader:
-            for row in reader.rows():
-                if isinstance(row, BadRow):
-                    result.problems.append(f"row {row.row_number}: {row.reason}")
-                    continue
-                if row.claim_number and protest.protest_number and row.claim_number != protest.protest_number:
-                    result.problems.append(
-                        f"row {row.row_number}: protest {row.claim_number} is another protest"
-                    )
-                    continue
-                decision = decisions.decision_of(row.reason)
-                if decision is None:
-                    result.problems.append(
-                        f"row {row.row_number}: decision {row.reason!r} is not one we know"
-                    )
-                    continue
-                if decision == "pending":
-                    continue
-                decided[row.entry_number] = (decision, row.on_date or today)
-    except FileRejected as error:
-        raise ValidationError({"file": str(error)}) from error
-    with transaction.atomic():
-        protest = _locked_filed(protest)
-        applied, problems = _apply_decisions(protest=protest, decided=decided, source="report", actor=actor)
-    result.applied = applied
-    result.problems += problems
-    return result
 
 
 def protests_deem_denied(*, today: date) -> int:
@@ -353,8 +367,10 @@ def protests_deem_denied(*, today: date) -> int:
             if locked.status != Protest.Status.FILED:
                 continue
             pending = ProtestEntry.objects.filter(client=locked.client, protest=locked, status="pending")
-            decided = {n: ("denied", deemed_on) for n in pending.values_list("entry_number", flat=True)}
-            applied, _ = _apply_decisions(protest=locked, decided=decided, source="deemed", actor=None)
+            decided = {
+                n: Decided("denied", deemed_on) for n in pending.values_list("entry_number", flat=True)
+            }
+            applied, _ = record_decisions(protest=locked, decided=decided, source="deemed", actor=None)
             count += applied > 0
     return count
 
@@ -403,27 +419,14 @@ def protest_withdraw(*, actor: User, protest: Protest) -> Protest:
     return protest
 
 
-def allowed_protest_entries(*, client: Client) -> dict[str, int]:
-    """{entry number: ProtestEntry pk} of the client's allowed and partially allowed protest entries: CBP's
-    refund report (ES-022) pays them beside CAPE refunds (refunds.reconciliation, through refunds.hooks)."""
-    return dict(
-        ProtestEntry.objects.filter(client=client, status__in=["allowed", "partially_allowed"]).values_list(
-            "entry_number", "pk"
-        )
-    )
-
-
-def protest_refunds_record(*, client_id: int, paid: dict[int, tuple]) -> None:
-    """Write the refunds CBP reported for protest entries, {pk: (principal, interest, refunded_on)}, set-based
-    (inside the reconciliation's transaction)."""
-    from brokerage.bulk import update_from_rows
-
-    table = ProtestEntry._meta.db_table
-    update_from_rows(
-        table,
-        key="id",
-        columns=("principal_refunded", "interest_refunded", "refunded_on"),
-        rows=[(pk, principal, interest, on_date) for pk, (principal, interest, on_date) in paid.items()],
-        where=f"{table}.client_id = %s",
-        params=[client_id],
+def refunds_outside_cape() -> tuple[OtherRefunds, ...]:
+    """The protest entries CBP refunds beside CAPE refunds, as refunds' reconciliation and totals read them
+    (refunds.hooks.refunds_outside_cape): allowed and partially allowed entries, matched by entry number or by
+    the protest number in a report's claim column."""
+    return (
+        OtherRefunds(
+            model=ProtestEntry,
+            refundable=Q(status__in=ProtestEntry.REFUNDABLE),
+            reference="protest__protest_number",
+        ),
     )

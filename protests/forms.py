@@ -1,7 +1,12 @@
+import re
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 
 from brokerage.forms import no_account_numbers
+from domain.es003.values import parse_money
+from domain.tabular import InvalidValue
 
 from .models import Protest
 
@@ -54,6 +59,7 @@ class AcceleratedForm(forms.Form):
     )
 
 
+_DECISION_LINE = re.compile(r"\s*([A-Za-z0-9-]+)[\s,;]*(.*?)\s*")  # an entry number, then maybe an amount
 DECISIONS = [("allowed", "Allowed"), ("partially_allowed", "Partially allowed"), ("denied", "Denied")]
 
 
@@ -64,11 +70,34 @@ class DecisionForm(forms.Form):
         label="Entries (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One entry number per line; empty: every entry still pending.",
+        help_text="One entry number per line; empty: every entry still pending. Partially allowed: each line "
+        "an entry number, then the amount CBP allowed (e.g. ABC-0000000-2 1,250.00).",
     )
 
-    def clean_entry_numbers(self):
-        return [line.strip() for line in self.cleaned_data["entry_numbers"].splitlines() if line.strip()]
+    def clean_entry_numbers(self) -> list[tuple[str, Decimal | None]]:
+        """(entry number, amount allowed or None) per line."""
+        lines = []
+        for line in self.cleaned_data["entry_numbers"].splitlines():
+            match = _DECISION_LINE.fullmatch(line)
+            if not match:
+                continue
+            number, amount = match.groups()
+            try:
+                lines.append((number, parse_money(amount.strip(), "amount allowed")))
+            except InvalidValue as error:
+                raise forms.ValidationError(f"{number}: {error.reason}") from error
+        return lines
+
+    def service_arguments(self) -> dict:
+        """What protests.following.protest_decide takes from the form."""
+        data = self.cleaned_data
+        lines = data["entry_numbers"]
+        return {
+            "decision": data["decision"],
+            "decided_on": data["decided_on"],
+            "entry_numbers": [number for number, _ in lines] or None,
+            "allowed_amounts": {number: amount for number, amount in lines if amount is not None},
+        }
 
 
 class DecisionListForm(forms.Form):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from clients.models import Client, Job, TenantModel
 from domain.protests.drafting import CATEGORY_LABELS, URGENT_DAYS
+from refunds.models import DeclarationEntry
 
 
 class Category(models.TextChoices):
@@ -103,6 +104,13 @@ class Protest(TenantModel):
     filed_at = models.DateTimeField(null=True, blank=True)
     accelerated_requested_on = models.DateField(null=True, blank=True)
     decided_on = models.DateField(null=True, blank=True)
+    expected_refund = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Once decided: the duty of allowed entries plus the amounts allowed on partially allowed ones.",
+    )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     discarded_at = models.DateTimeField(null=True, blank=True)
 
@@ -164,6 +172,9 @@ LIVE_PROTEST_STATUSES = (
 )
 
 
+RefundStatus = DeclarationEntry.RefundStatus
+
+
 class ProtestEntry(TenantModel):
     """One entry in one protest, with its facts as drafted and CBP's decision on it."""
 
@@ -184,6 +195,7 @@ class ProtestEntry(TenantModel):
 
     LIVE = ("pending", "allowed", "partially_allowed", "denied")
     DECIDED = ("allowed", "partially_allowed", "denied")
+    REFUNDABLE = ("allowed", "partially_allowed")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
     protest = models.ForeignKey(Protest, on_delete=models.CASCADE, related_name="lines", db_index=False)
@@ -201,13 +213,26 @@ class ProtestEntry(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     decided_on = models.DateField(null=True, blank=True)
     decision_source = models.CharField(max_length=10, choices=Source.choices, blank=True, default="")
-    allowed_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    allowed_amount = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Partially allowed: the part of the protested duty CBP allowed (0 < allowed < claimed).",
+    )
     court_deadline = models.DateField(
         null=True, blank=True, help_text="180 days after the denial (28 U.S.C. 2636(a))."
     )
+    # The refund of an allowed entry, from CBP's ES-022 / REV-603 / REV-613 reports, as on the CAPE ledger's rows
+    # (refunds.ledgers; registered in protests.apps).
     principal_refunded = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     interest_refunded = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     refunded_on = models.DateField(null=True, blank=True)
+    refund_status = models.CharField(
+        max_length=20, choices=RefundStatus.choices, blank=True, default="", db_default=""
+    )
+    refund_status_on = models.DateField(null=True, blank=True)
+    refund_note = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["position", "id"]
@@ -228,6 +253,11 @@ class ProtestEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.entry_number} in {self.protest}"
+
+    @property
+    def claimed(self) -> Decimal:
+        """The duty this entry's protest asks back (IEEPA, and Section 122 when it is a second objection)."""
+        return self.duty + self.section_122_duty
 
 
 def _pdf_path(instance: "ProtestDocument", filename: str) -> str:
@@ -286,3 +316,38 @@ class ProtestAuthorization(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+def _decision_list_path(instance: "ProtestDecisionList", filename: str) -> str:
+    return f"protests/{instance.client_id}/decisions/{instance.public_id}.upload"
+
+
+class ProtestDecisionList(Job):
+    """CBP's decision list for one protest, uploaded by staff and applied by a Celery task on the imports queue
+    (like the CBP reports): the page shows this row, its progress, and the rows that were not applied."""
+
+    protest = models.ForeignKey(Protest, on_delete=models.CASCADE, related_name="decision_lists")
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=_decision_list_path, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    # [row number or null, entry number, reason] per row not applied; a decision list is one protest's entries.
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "protests:decision_list_status",
+            kwargs={
+                "client_slug": self.client.slug,
+                "public_id": self.protest.public_id,
+                "list_id": self.public_id,
+            },
+        )

@@ -15,7 +15,7 @@ from domain.protests import drafting
 from entries.models import Entry, EntryLine
 from refunds import selectors as refund_selectors
 
-from .models import Protest, ProtestAuthorization, ProtestDocument, ProtestEntry
+from .models import Protest, ProtestAuthorization, ProtestDecisionList, ProtestDocument, ProtestEntry
 
 _CENT = Decimal("0.01")
 
@@ -201,3 +201,18 @@ def past_protest_authorizations(*, client: Client):
     return ProtestAuthorization.objects.filter(client=client, revoked_at__isnull=False).select_related(
         "revoked_by"
     )[:20]
+
+
+def decision_list_for_protest(*, protest: Protest, public_id) -> ProtestDecisionList:
+    """One of the protest's decision lists (the protest was found through the client's scope), or 404."""
+    return get_object_or_404(
+        ProtestDecisionList.objects.select_related("protest", "created_by"),
+        client=protest.client,
+        protest=protest,
+        public_id=public_id,
+    )
+
+
+def decision_lists(*, protest: Protest):
+    """The protest's uploaded decision lists, newest first."""
+    return ProtestDecisionList.objects.filter(client=protest.client, protest=protest).order_by("-created_at")

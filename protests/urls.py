@@ -21,5 +21,15 @@ urlpatterns = [
     path("protests/<uuid:public_id>/accelerated/", views.protest_accelerated, name="accelerated"),
     path("protests/<uuid:public_id>/decision/", views.protest_decision, name="decision"),
     path("protests/<uuid:public_id>/decision-list/", views.protest_decision_list, name="decision_list"),
+    path(
+        "protests/<uuid:public_id>/decision-lists/<uuid:list_id>/",
+        views.protest_decision_list_status,
+        name="decision_list_status",
+    ),
+    path(
+        "protests/<uuid:public_id>/decision-lists/<uuid:list_id>/not-applied.csv",
+        views.protest_decision_list_problems,
+        name="decision_list_problems",
+    ),
     path("protests/<uuid:public_id>/withdraw/", views.protest_withdraw, name="withdraw"),
 ]

@@ -1,5 +1,8 @@
 """Protest pages of a client (run in the client's scope): drafts, the Form 19 PDF and CSV, filing, decisions."""
 
+import csv
+import io
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,12 +15,13 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
+from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
 from brokerage.words import plural
 from domain.protests import drafting
 from refunds.selectors import interest_basis_for
 
-from . import authorization, documents, following, selectors, services
+from . import authorization, decision_lists, documents, following, selectors, services
 from .forms import (
     AcceleratedForm,
     BuildForm,
@@ -104,6 +108,9 @@ def _detail_context(request, protest, **forms):
         "accelerated_form": forms.get("accelerated_form") or AcceleratedForm(initial={"requested_on": today}),
         "decision_form": forms.get("decision_form") or DecisionForm(initial={"decided_on": today}),
         "decision_list_form": forms.get("decision_list_form") or DecisionListForm(),
+        "decision_lists": selectors.decision_lists(protest=protest)[:5]
+        if request.client_access.is_staff
+        else [],
         "withdrawal_problem": following.withdrawal_problem(protest=protest, today=today)
         if protest.status == Protest.Status.FILED
         else None,
@@ -272,18 +279,13 @@ def protest_decision(request, client_slug, public_id):
     if not request.client_access.is_staff:
         raise Http404("Not available")
     protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    form = DecisionForm(request.POST)
     return _detail_form(
         request,
         protest,
-        DecisionForm(request.POST),
+        form,
         "decision_form",
-        lambda decision, decided_on, entry_numbers: following.protest_decide(
-            actor=request.user,
-            protest=protest,
-            decision=decision,
-            decided_on=decided_on,
-            entry_numbers=entry_numbers or None,
-        ),
+        lambda **_: following.protest_decide(actor=request.user, protest=protest, **form.service_arguments()),
         "CBP's decision recorded.",
     )
 
@@ -296,18 +298,46 @@ def protest_decision_list(request, client_slug, public_id):
     form = DecisionListForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            result = following.protest_decisions_upload(
+            upload = decision_lists.protest_decision_list_upload(
                 actor=request.user, protest=protest, uploaded=form.cleaned_data["file"]
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            text = f"{plural(result.applied, 'decision')} recorded."
-            if result.problems:
-                text += " Not applied: " + "; ".join(result.problems[:10])
-            (messages.warning if result.problems else messages.success)(request, text)
-            return redirect(protest)
+            messages.success(
+                request, "CBP's decision list is being read; its decisions appear when it is done."
+            )
+            return redirect(upload)
     return render(request, "protests/detail.html", _detail_context(request, protest, decision_list_form=form))
+
+
+def _decision_list(request, public_id, list_id):
+    if not request.client_access.is_staff:
+        raise Http404("Not available")
+    protest = selectors.protest_for_client(client=request.client, public_id=public_id)
+    return selectors.decision_list_for_protest(protest=protest, public_id=list_id)
+
+
+def protest_decision_list_status(request, client_slug, public_id, list_id):
+    """The decision list's job row and the rows not applied; htmx re-polls the status part while it runs."""
+    upload = _decision_list(request, public_id, list_id)
+    context = {"upload": upload, "job": upload, "protest": upload.protest, "problems": upload.problems[:200]}
+    if request.headers.get("HX-Request"):
+        return render(request, "protests/_decision_list_status.html", context)
+    return render(request, "protests/decision_list.html", context)
+
+
+def protest_decision_list_problems(request, client_slug, public_id, list_id):
+    """The rows of the decision list that were not applied, as CSV."""
+    upload = _decision_list(request, public_id, list_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["row", "entry_number", "reason"])
+    for row_number, entry_number, reason in upload.problems:
+        writer.writerow([row_number or "", safe_cell(entry_number), safe_cell(reason)])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"not-applied-{upload.public_id}.csv")
+    return response
 
 
 @require_POST

@@ -29,7 +29,7 @@ from domain.entry_numbers import display
 from entries.figures import figures_refresh
 from entries.models import Entry
 
-from . import hooks
+from .ledgers import registered as other_ledgers
 from .models import CbpReport, CbpReportProblem, Declaration, DeclarationEntry, RejectionReason
 
 PROGRESS_EVERY_ROWS = 25_000
@@ -212,12 +212,62 @@ def _progress(report: CbpReport):
     return progress
 
 
+class _Others:
+    """The rows CBP refunds outside CAPE declarations (refunds.ledgers: allowed protests), read on first use."""
+
+    def __init__(self, report: CbpReport):
+        self.report = report
+        self._rows: dict[str, tuple[int, int, str, str]] | None = None  # number -> (ledger, id, status, ref)
+
+    def find(self, number: str, reference: str) -> tuple[int, int, str, str] | None:
+        if self._rows is None:
+            self._rows = {}
+            for index, other in enumerate(other_ledgers()):
+                rows = other.model.objects.filter(other.refundable, client=self.report.client).values_list(
+                    "entry_number", "pk", "refund_status", other.reference
+                )
+                for entry_number, pk, status, ref in rows.iterator(chunk_size=20_000):
+                    self._rows[entry_number] = (index, pk, status, ref or "")
+        found = self._rows.get(number)
+        if found is None or (reference and reference != found[3]):
+            return None
+        return found
+
+
+def _update_others(client_id: int, columns: tuple[str, ...], rows: dict[tuple[int, int], tuple]) -> int:
+    """Write refund columns of the other ledgers' rows ((ledger, id) -> values), this client's only."""
+    ledgers = other_ledgers()
+    for index, other in enumerate(ledgers):
+        batch = [(pk, *values) for (i, pk), values in rows.items() if i == index]
+        if batch:
+            table = other.model._meta.db_table
+            update_from_rows(
+                table,
+                key="id",
+                columns=columns,
+                rows=batch,
+                where=f"{table}.client_id = %s",
+                params=[client_id],
+            )
+    return len(rows)
+
+
 class _Matcher:
     def __init__(self, report: CbpReport, ledger: _Ledger, problems: _Problems):
         self.report = report
         self.ledger = ledger
         self.problems = problems
+        self.others = _Others(report)
         self._entries: set[str] | None = None
+
+    def other_row(self, row: Row) -> tuple[int, int, str, str] | None:
+        """The refund of an entry outside CAPE (an allowed protest): a row naming no CAPE claim, for an entry in
+        no pending or accepted declaration, matched by entry number (and by the protest number if it names one)."""
+        if row.claim_number in self.ledger.claims:
+            return None
+        if not row.claim_number and self.ledger.live(row.entry_number) is not None:
+            return None
+        return self.others.find(row.entry_number, row.claim_number)
 
     def known_entry(self, number: str) -> bool:
         if self._entries is None:
@@ -391,67 +441,52 @@ def _settle_declarations(report: CbpReport, declaration_ids: set[int]) -> list[s
 class _Es022(_Matcher):
     """Refunds paid: principal and interest per entry (summed over the file's rows for that entry).
 
-    A row without a claim number for an entry in no CAPE declaration is matched, by entry, to an allowed protest
-    (protests.ProtestEntry, through refunds.hooks): CBP refunds an allowed protest's reliquidation in the same
-    report.
+    An entry refunded outside CAPE (an allowed protest's reliquidation, which CBP refunds in the same report) is
+    matched by _Matcher.other_row and recorded on that row, by the same rules.
     """
 
     def __init__(self, *args):
         super().__init__(*args)
         self.paid: dict[int, tuple[int, int, date | None]] = {}
-        self.protest_paid: dict[int, tuple[int, int, date | None]] = {}
-        self._allowed: dict[str, int] | None = None
-
-    def allowed_protest(self, number: str) -> int | None:
-        if self._allowed is None:  # protests are above refunds: they provide the hook
-            self._allowed = hooks.allowed_protest_entries(client=self.report.client)
-        return self._allowed.get(number)
+        self.other_paid: dict[tuple[int, int], tuple[int, int, date | None]] = {}
 
     @staticmethod
-    def _add(paid: dict, pk: int, row: Row) -> None:
+    def _add(paid: dict, key, row: Row) -> None:
         interest = row.interest_cents or 0
-        before = paid.get(pk)
+        before = paid.get(key)
         if before is None:
-            paid[pk] = (row.principal_cents, interest, row.on_date)
+            paid[key] = (row.principal_cents, interest, row.on_date)
         else:
             latest = max((d for d in (before[2], row.on_date) if d), default=None)
-            paid[pk] = (before[0] + row.principal_cents, before[1] + interest, latest)
+            paid[key] = (before[0] + row.principal_cents, before[1] + interest, latest)
 
     def take(self, row: Row) -> None:
-        if not row.claim_number and self.ledger.live(row.entry_number) is None:
-            protest_pk = self.allowed_protest(row.entry_number)
-            if protest_pk is not None:
-                self._add(self.protest_paid, protest_pk, row)
-                return
-        found = self.accepted_row(row)
-        if found is None:
+        other = self.other_row(row)
+        if other is not None:
+            self._add(self.other_paid, other[:2], row)
             return
-        pk, interest = found[0], row.interest_cents or 0
-        paid = self.paid.get(pk)
-        if paid is None:
-            self.paid[pk] = (row.principal_cents, interest, row.on_date)
-        else:
-            latest = max((d for d in (paid[2], row.on_date) if d), default=None)
-            self.paid[pk] = (paid[0] + row.principal_cents, paid[1] + interest, latest)
+        found = self.accepted_row(row)
+        if found is not None:
+            self._add(self.paid, found[0], row)
 
     def apply(self, outcome: Outcome) -> None:
         cent = Decimal("0.01")
+        columns = ("principal_refunded", "interest_refunded", "refunded_on")
         outcome.updated = self.update(
-            ("principal_refunded", "interest_refunded", "refunded_on"),
+            columns,
             (
                 (pk, Decimal(principal) * cent, Decimal(interest) * cent, on_date)
                 for pk, (principal, interest, on_date) in self.paid.items()
             ),
         )
-        if self.protest_paid:
-            hooks.protest_refunds_record(
-                client_id=self.report.client_id,
-                paid={
-                    pk: (Decimal(principal) * cent, Decimal(interest) * cent, on_date)
-                    for pk, (principal, interest, on_date) in self.protest_paid.items()
-                },
-            )
-            outcome.updated += len(self.protest_paid)
+        outcome.updated += _update_others(
+            self.report.client_id,
+            columns,
+            {
+                key: (Decimal(principal) * cent, Decimal(interest) * cent, on_date)
+                for key, (principal, interest, on_date) in self.other_paid.items()
+            },
+        )
 
 
 class _RefundStatus(_Matcher):
@@ -459,23 +494,43 @@ class _RefundStatus(_Matcher):
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.latest: dict[int, tuple] = {}
-        self.before: dict[int, str] = {}
+        # The CAPE ledger's rows by id; the other ledgers' (an allowed protest's entries) by (ledger, id).
+        self.latest: dict[int | tuple[int, int], tuple] = {}
+        self.before: dict[int | tuple[int, int], str] = {}
 
     def take(self, row: Row) -> None:
-        found = self.accepted_row(row)
-        if found is None:
-            return
+        other = self.other_row(row)
+        if other is not None:
+            target, before = other[:2], other[2]
+        else:
+            found = self.accepted_row(row)
+            if found is None:
+                return
+            target, before = found[0], found[4]
         key = (row.on_date or date.min, row.row_number)
-        current = self.latest.get(found[0])
+        current = self.latest.get(target)
         if current is None or key >= current[0]:
-            self.latest[found[0]] = (key, row.refund_status, row.on_date, row.reason)
-        self.before.setdefault(found[0], found[4])
+            self.latest[target] = (key, row.refund_status, row.on_date, row.reason)
+        self.before.setdefault(target, before)
 
     def apply(self, outcome: Outcome) -> None:
+        columns = ("refund_status", "refund_status_on", "refund_note")
         outcome.updated = self.update(
-            ("refund_status", "refund_status_on", "refund_note"),
-            ((pk, status, on_date, note[:200]) for pk, (_, status, on_date, note) in self.latest.items()),
+            columns,
+            (
+                (pk, status, on_date, note[:200])
+                for pk, (_, status, on_date, note) in self.latest.items()
+                if isinstance(pk, int)
+            ),
+        )
+        outcome.updated += _update_others(
+            self.report.client_id,
+            columns,
+            {
+                key: (status, on_date, note[:200])
+                for key, (_, status, on_date, note) in self.latest.items()
+                if isinstance(key, tuple)
+            },
         )
         refund = DeclarationEntry.RefundStatus
         new = [

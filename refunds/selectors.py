@@ -26,6 +26,7 @@ from entries.models import Entry
 from entries.reclassification import FACT_FIELDS, classify_facts
 from entries.registry import current_registry
 
+from .ledgers import registered as other_ledgers
 from .models import CbpReport, CbpReportProblem, Declaration, DeclarationBatch, DeclarationEntry, InterestRate
 
 LIVE = [DeclarationEntry.Status.PENDING, DeclarationEntry.Status.ACCEPTED]
@@ -669,18 +670,10 @@ def _money(expression, condition=None):
     return Coalesce(Sum(expression, filter=condition), _ZERO)
 
 
-def _totals_aggregates() -> dict:
-    filed = Q(declaration__status__in=FILED_STATUSES)
-    status = DeclarationEntry.Status
+def _refund_aggregates() -> dict:
     refund = DeclarationEntry.RefundStatus
     paid = Coalesce("principal_refunded", _ZERO) + Coalesce("interest_refunded", _ZERO)
     return {
-        "draft": Count("pk", filter=Q(declaration__status=Declaration.Status.DRAFT)),
-        "filed": Count("pk", filter=filed),
-        "filed_ieepa": _money("ieepa_duty", filed),
-        "pending": Count("pk", filter=filed & Q(status=status.PENDING)),
-        "accepted": Count("pk", filter=filed & Q(status=status.ACCEPTED)),
-        "rejected": Count("pk", filter=filed & Q(status=status.REJECTED)),
         "refunded": Count("pk", filter=Q(principal_refunded__isnull=False)),
         "refunded_principal": _money("principal_refunded"),
         "refunded_interest": _money("interest_refunded"),
@@ -691,13 +684,67 @@ def _totals_aggregates() -> dict:
     }
 
 
+def _totals_aggregates() -> dict:
+    filed = Q(declaration__status__in=FILED_STATUSES)
+    status = DeclarationEntry.Status
+    return {
+        "draft": Count("pk", filter=Q(declaration__status=Declaration.Status.DRAFT)),
+        "filed": Count("pk", filter=filed),
+        "filed_ieepa": _money("ieepa_duty", filed),
+        "pending": Count("pk", filter=filed & Q(status=status.PENDING)),
+        "accepted": Count("pk", filter=filed & Q(status=status.ACCEPTED)),
+        "rejected": Count("pk", filter=filed & Q(status=status.REJECTED)),
+        **_refund_aggregates(),
+    }
+
+
+_MONEY_TOTALS = {
+    "filed_ieepa",
+    "refunded_principal",
+    "refunded_interest",
+    "diverted_amount",
+    "returned_amount",
+    "outside_cape_principal",
+}
+# What the refunds outside CAPE (refunds.ledgers: allowed protests) add to the totals, and apart.
+OUTSIDE_CAPE = ("outside_cape", "outside_cape_principal")
+
+
+def other_refund_totals(*, client_ids: Collection[int]) -> dict[int, dict]:
+    """Per client: the refund figures of entries refunded outside CAPE (allowed protests), as the ledger's."""
+    result: dict[int, dict] = {}
+    for other in other_ledgers():
+        with scopes_disabled():  # grouped over the given clients, which the caller may see
+            rows = (
+                other.model.objects.filter(other.refundable, client_id__in=list(client_ids))
+                .values("client_id")
+                .annotate(**_refund_aggregates())
+                .order_by()
+            )
+            for row in rows:
+                totals = result.setdefault(row.pop("client_id"), {})
+                for name, value in row.items():
+                    totals[name] = totals.get(name, 0) + value
+    return result
+
+
+def _with_other_refunds(totals: dict, other: dict | None) -> dict:
+    totals["outside_cape"] = other["refunded"] if other else 0
+    totals["outside_cape_principal"] = other["refunded_principal"] if other else Decimal("0")
+    for name, value in (other or {}).items():
+        totals[name] += value
+    return totals
+
+
 def ledger_totals(*, client: Client) -> dict:
-    """Filed, accepted, rejected, refunded (principal and interest apart), diverted and returned: one query."""
-    return (
+    """Filed, accepted, rejected, refunded (principal and interest apart), diverted and returned: one query
+    for the CAPE ledger, one for the refunds of allowed protests, which the refunded figures include."""
+    totals = (
         DeclarationEntry.objects.filter(client=client)
         .exclude(status=DeclarationEntry.Status.RELEASED)
         .aggregate(**_totals_aggregates())
     )
+    return _with_other_refunds(totals, other_refund_totals(client_ids=[client.pk]).get(client.pk))
 
 
 @dataclass
@@ -707,18 +754,27 @@ class CaseloadRow:
 
 
 def caseload_ledger_totals(*, user: User) -> tuple[list[CaseloadRow], dict]:
-    """The same totals for each client the staff user may see that has a ledger, and their sum: one query."""
+    """The same totals for each client the staff user may see that has a ledger (or a refunded protest), and
+    their sum: one query for the CAPE ledgers and one for the protests, grouped by client."""
     clients = list(visible_clients(user).order_by("legal_name"))
+    ids = [c.pk for c in clients]
     with scopes_disabled():  # one grouped query over the clients the user may see (filtered by their ids)
         grouped = {
             row.pop("client_id"): row
-            for row in DeclarationEntry.objects.filter(client_id__in=[c.pk for c in clients])
+            for row in DeclarationEntry.objects.filter(client_id__in=ids)
             .exclude(status=DeclarationEntry.Status.RELEASED)
             .values("client_id")
             .annotate(**_totals_aggregates())
             .order_by()
         }
-    rows = [CaseloadRow(client=c, totals=grouped[c.pk]) for c in clients if c.pk in grouped]
+    others = other_refund_totals(client_ids=ids)
+    rows = [
+        CaseloadRow(
+            client=c, totals=_with_other_refunds(grouped.get(c.pk) or _empty_totals(), others.get(c.pk))
+        )
+        for c in clients
+        if c.pk in grouped or c.pk in others
+    ]
     overall = _empty_totals()
     for row in rows:
         for name in overall:
@@ -727,8 +783,8 @@ def caseload_ledger_totals(*, user: User) -> tuple[list[CaseloadRow], dict]:
 
 
 def _empty_totals() -> dict:
-    money = {"filed_ieepa", "refunded_principal", "refunded_interest", "diverted_amount", "returned_amount"}
-    return {name: (Decimal("0") if name in money else 0) for name in _totals_aggregates()}
+    names = (*_totals_aggregates(), *OUTSIDE_CAPE)
+    return {name: (Decimal("0") if name in _MONEY_TOTALS else 0) for name in names}
 
 
 def _open_rejections():

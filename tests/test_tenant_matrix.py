@@ -32,7 +32,7 @@ from clients.models import (
 from clients.onboarding import services as onboarding_services
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
-from protests.models import Protest, ProtestDocument
+from protests.models import Protest, ProtestDecisionList, ProtestDocument
 from protests.services import protest_drafts_build
 from refunds.models import CbpReport, CbpReportProblem, Declaration
 from refunds.services import declaration_batch_build
@@ -79,6 +79,7 @@ class World:
     cbp_report: CbpReport
     letter: Letter | None = None
     protest: Protest | None = None
+    decision_list: ProtestDecisionList | None = None
 
 
 @pytest.fixture
@@ -162,6 +163,13 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
         (protest,) = protest_drafts_build(actor=staff_a, client=client_a, as_of=timezone.localdate())
         document = ProtestDocument.objects.create(client=client_a, protest=protest, status="succeeded")
         document.file.save("protest.pdf", ContentFile(b"%PDF-1.7 ALPHA-PROTEST"))
+        decision_list = ProtestDecisionList.objects.create(
+            client=client_a,
+            protest=protest,
+            original_name="ALPHA-DECISIONS.csv",
+            status="succeeded",
+            problems=[[2, "ABC12345684", "ALPHA-NOT-APPLIED"]],
+        )
         return World(
             client=client_a,
             membership=Membership.objects.get(client=client_a, user=other),
@@ -176,6 +184,7 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             cbp_report=cbp_report,
             letter=letter,
             protest=protest,
+            decision_list=decision_list,
         )
 
 
@@ -228,6 +237,14 @@ OBJECT_KWARGS = {
     "protests:accelerated": lambda w: {"public_id": w.protest.public_id},
     "protests:decision": lambda w: {"public_id": w.protest.public_id},
     "protests:decision_list": lambda w: {"public_id": w.protest.public_id},
+    "protests:decision_list_status": lambda w: {
+        "public_id": w.protest.public_id,
+        "list_id": w.decision_list.public_id,
+    },
+    "protests:decision_list_problems": lambda w: {
+        "public_id": w.protest.public_id,
+        "list_id": w.decision_list.public_id,
+    },
     "protests:withdraw": lambda w: {"public_id": w.protest.public_id},
 }
 
@@ -278,6 +295,8 @@ ONLY_ROLES = {
     "protests:accelerated": {"staff_a", "manager"},
     "protests:decision": {"staff_a", "manager"},
     "protests:decision_list": {"staff_a", "manager"},
+    "protests:decision_list_status": {"staff_a", "manager"},
+    "protests:decision_list_problems": {"staff_a", "manager"},
     "protests:withdraw": {"staff_a", "manager"},
     # Staff mark or clear flags on several entries at once.
     "entries:bulk": {"staff_a", "manager"},

@@ -5,6 +5,7 @@ Pure: plain values in, values out.
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from domain.deadlines import RULES_2026_1, RuleSet
 
@@ -63,3 +64,30 @@ def outcome(statuses: Iterable[str]) -> str | None:
     if seen == {"denied"}:
         return "denied"
     return "partially_allowed"
+
+
+def allowed_amount_problem(allowed: Decimal | None, claimed: Decimal) -> str | None:
+    """Why `allowed` cannot be CBP's partial allowance of an entry whose protested duty is `claimed`.
+
+    A partial allowance refunds part of the duty: more than nothing (that is a denial), less than all of it (that
+    is an allowance), in cents.
+    """
+    if allowed is None:
+        return "the amount CBP allowed is missing"
+    if allowed != allowed.quantize(Decimal("0.01")):
+        return f"the amount allowed ${allowed} has more than two decimals"
+    if not Decimal("0") < allowed < claimed:
+        return f"the amount allowed must be more than $0.00 and less than the ${claimed:,.2f} protested"
+    return None
+
+
+def expected_refund(lines: Iterable[tuple[str, Decimal, Decimal | None]]) -> Decimal:
+    """The principal CBP should refund, from (status, duty protested, amount allowed) per entry: all of an allowed
+    entry's duty, the allowed amount of a partially allowed one (nothing while it is not known), nothing else."""
+    total = Decimal("0")
+    for status, claimed, allowed in lines:
+        if status == "allowed":
+            total += claimed
+        elif status == "partially_allowed" and allowed is not None:
+            total += allowed
+    return total

@@ -18,7 +18,7 @@ from entries.figures import figures_refresh
 from entries.models import Entry
 from entries.reminders.feeds import feed_deadlines
 from entries.reminders.services import reminders_plan, reminders_send
-from protests import documents, following, selectors, services
+from protests import decision_lists, documents, following, selectors, services
 from protests.models import Protest, ProtestEntry
 from refunds.selectors import declaration_plan, interest_rate_table
 from tests.protests.helpers import IOR_A, build, protest_entries, today
@@ -137,6 +137,30 @@ def test_pdf_holds_every_174_13_element_and_continues_long_lists(client_a, staff
         assert entry.entry_number in text
     assert text.count(liquidated) >= 200 and "09/01/2025" in text
     assert text.count("CONTINUATION SHEET") == len(reader.pages) - 1
+
+
+def test_pdf_sheets_are_numbered_n_of_m_and_footed_with_the_protest(client_a, staff_a):
+    entries = protest_entries(client_a, 300, days=150)
+    (protest,) = build(client_a, staff_a)
+    protest.protest_number = "2704-26-000042"  # as filed: the footer names the protest
+    protest.protestant_name = 'Alpha "Imports" & Sons <Co>'  # quotes and brackets in the name survive
+    # A long objection pushes the form's boxes onto a second page: the count still includes every sheet.
+    protest.objections[0]["justification"] = "The duties were assessed without authority. " * 120
+    with scope(client=client_a):
+        pdf = documents.protest_pdf_bytes(protest=protest)
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+    total = len(pages)
+    first_sheet = [n for n, text in enumerate(pages, 1) if "CONTINUATION SHEET" not in text]
+    assert len(first_sheet) >= 2 and first_sheet == list(range(1, len(first_sheet) + 1))
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {total}" in text, number
+        footer = f'Alpha "Imports" & Sons <Co> · importer {IOR_A} · port 2704 · protest 2704-26-000042'
+        assert footer in text, number
+    listed = " ".join(pages[len(first_sheet) :])
+    assert [listed.index(e.entry_number) for e in entries] == sorted(
+        listed.index(e.entry_number) for e in entries
+    )
+    assert f"300 {entries[-1].entry_number}" in listed
 
 
 def test_csv_lists_entry_number_entry_date_liquidation_date(client_a, staff_a):
@@ -349,12 +373,13 @@ def test_decision_list_upload_is_header_tolerant(client_a, staff_a):
         f"2704-26-000009,{entries[2].entry_number},Pending,\n"
     ).encode()
     with scope(client=client_a):
-        result = following.protest_decisions_upload(
-            actor=staff_a, protest=protest, uploaded=SimpleUploadedFile("d.csv", body)
+        upload = decision_lists.protest_decision_list_upload(
+            actor=staff_a, protest=protest, uploaded=SimpleUploadedFile("d.csv", body), enqueue=False
         )
+        decision_lists.protest_decision_list_apply(upload=upload)
         statuses = dict(ProtestEntry.objects.values_list("entry_number", "status"))
         protest.refresh_from_db()
-    assert (result.applied, result.problems) == (2, [])
+    assert (upload.status, upload.applied, upload.problems) == ("succeeded", 2, [])
     assert statuses == {
         entries[0].entry_number: "allowed",
         entries[1].entry_number: "denied",
