@@ -307,7 +307,8 @@ def test_lines_whose_entries_were_not_stored_make_the_import_fail_whole(importer
     from entries.ingestion import importer as ingestion
 
     # A fault in the merge: the entries are not written, their lines are (lines have no foreign key).
-    monkeypatch.setattr(ingestion, "_store_entries", lambda **kwargs: None)
+    monkeypatch.setattr(ingestion, "_store_entries", lambda **kwargs: None)  # SQLite
+    monkeypatch.setattr(ingestion, "_store_new_entries", lambda *args: None)  # PostgreSQL
     with pytest.raises(Exception, match="not stored as the client's|NOT NULL"):  # PostgreSQL | SQLite
         upload(importer, "es003_basic.csv")
     with scope(client=importer):
