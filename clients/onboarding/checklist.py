@@ -1,5 +1,5 @@
 """Onboarding, the pure part: the checklist's items and statuses, the ACE paths' steps, CBP contact points,
-the ready-to-file rule, the stale rules and the calendar invitation for the Form 5106 code window.
+the ready-to-file rule, the stale rules and the Form 5106 code window's timing.
 
 Plain values in, values out: no ORM, no request (the TextChoices are only enums the models reuse).
 The steps and contacts follow the shared spec (domain.md §1 and §8); the contact points are public CBP
@@ -8,9 +8,8 @@ addresses as of 2026 (sources in docs/ONBOARDING.md) and live here, in one place
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import TextChoices
 
@@ -499,102 +498,10 @@ def _day(day: date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-# --- The code window's calendar invitation (RFC 5545) ------------------------------------------------
+# --- The code window (its calendar invitation is domain.calendar.calendar_invitation) -----------------
 
 CODE_WINDOW_MINUTES = 15  # the code expires 10 minutes after CBP sends it; 5 more to fill in the form
 REMINDER_BEFORE = timedelta(minutes=30)  # the reminder email
-ALARM_MINUTES_BEFORE = 15  # the calendar's own alert (VALARM)
-
-
-@dataclass(frozen=True)
-class CalendarPerson:
-    name: str
-    email: str
-
-
-def calendar_invitation(
-    *,
-    uid: str,
-    sequence: int,
-    dtstamp: datetime,
-    starts_at: datetime,
-    ends_at: datetime,
-    summary: str,
-    description: str,
-    organizer: CalendarPerson,
-    attendees: Sequence[CalendarPerson],
-    prodid: str,
-    url: str = "",
-    cancel: bool = False,
-    alarm_minutes_before: int = ALARM_MINUTES_BEFORE,
-) -> bytes:
-    """An iCalendar (RFC 5545) invitation with one event, its times in UTC, CRLF line ends, folded lines."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{_text(prodid)}",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancel else 'REQUEST'}",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{_utc(dtstamp)}",
-        f"DTSTART:{_utc(starts_at)}",
-        f"DTEND:{_utc(ends_at)}",
-        f"SEQUENCE:{sequence}",
-        f"STATUS:{'CANCELLED' if cancel else 'CONFIRMED'}",
-        f"SUMMARY:{_text(summary)}",
-        f"DESCRIPTION:{_text(description)}",
-    ]
-    if url:
-        lines.append(f"URL:{url}")
-    lines.append(f"ORGANIZER;CN={_param(organizer.name)}:mailto:{organizer.email}")
-    for person in attendees:
-        lines.append(
-            f"ATTENDEE;CN={_param(person.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
-            f":mailto:{person.email}"
-        )
-    if not cancel:
-        lines += [
-            "BEGIN:VALARM",
-            "ACTION:DISPLAY",
-            f"DESCRIPTION:{_text(summary)}",
-            f"TRIGGER:-PT{alarm_minutes_before}M",
-            "END:VALARM",
-        ]
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return b"".join(_fold(line) + b"\r\n" for line in lines)
-
-
-def _utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _text(value: str) -> str:
-    """A TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma and newlines escaped."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
-
-
-def _param(value: str) -> str:
-    """A parameter value: quoted when it holds : ; or , (a double quote cannot appear at all)."""
-    value = "".join(ch for ch in value if ch >= " " and ch != '"')
-    return f'"{value}"' if any(ch in value for ch in ":;,") else value
-
-
-def _fold(line: str) -> bytes:
-    """Fold a content line into chunks of at most 75 octets, never splitting a UTF-8 character."""
-    data = line.encode()
-    chunks, start, limit = [], 0, 75
-    while len(data) - start > limit:
-        end = start + limit
-        while end > start and (data[end] & 0xC0) == 0x80:  # a continuation byte: back up to its start
-            end -= 1
-        chunks.append(data[start:end])
-        start, limit = end, 74  # continuation lines start with one space
-    chunks.append(data[start:])
-    return b"\r\n ".join(chunks)
 
 
 # --- Evidence files ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from domain.banking import last_four_problem, routing_number_problem
+from domain.calendar import CalendarPerson, calendar_invitation
 
 from .. import audit
 from ..emails import send_templated
@@ -45,7 +46,6 @@ from .checklist import (
     SUB_ACCOUNT_ITEM_STATUS,
     AcePath,
     AchStatus,
-    CalendarPerson,
     Finding,
     ItemKey,
     ItemStatus,
@@ -53,7 +53,6 @@ from .checklist import (
     SubAccountState,
     WindowStatus,
     ace_steps,
-    calendar_invitation,
     evidence_type,
 )
 from .selectors import stale_findings_with_contacts

@@ -14,9 +14,10 @@ from django_scopes import scopes_disabled
 
 from clients.models import CalendarFeed
 from clients.tenancy import visible_clients
+from domain.calendar import deadline_calendar
 
 from ..models import Entry
-from .rules import REMINDED_KINDS, deadline_calendar
+from .rules import REMINDED_KINDS
 from .services import _prodid, calendar_deadline
 
 FEED_DAYS = 365

@@ -4,16 +4,8 @@ Pure: plain values in, plain values out. The daily scan applies the same thresho
 (reminders.services.threshold_expression) and the tests check both against these functions.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
 
-from clients.onboarding.checklist import (  # the one iCalendar line writer (folding and escaping)
-    _fold,
-    _text,
-    _utc,
-)
-from domain.vocabulary import DEADLINE_LABELS, DeadlineKind
+from domain.vocabulary import DEADLINE_LABELS, DeadlineKind, RefundPath
 
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
 CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off
@@ -23,7 +15,7 @@ REMINDED_KINDS = (
     DeadlineKind.PROTEST_DEADLINE.value,
     DeadlineKind.COURT_DEADLINE.value,
 )
-FILEABLE_PATHS = ("cape_phase1", "cape_phase2")
+FILEABLE_PATHS = (RefundPath.CAPE_PHASE1.value, RefundPath.CAPE_PHASE2.value)
 
 
 def threshold_for(days_left: int) -> int | None:
@@ -47,46 +39,3 @@ def needs_escalation(days_left: int, *, acted: bool) -> bool:
 
 def deadline_label(kind: str) -> str:
     return DEADLINE_LABELS.get(kind, kind)
-
-
-@dataclass(frozen=True)
-class CalendarDeadline:
-    uid: str
-    day: date
-    summary: str
-    description: str
-    url: str = ""
-
-
-def deadline_calendar(
-    deadlines: Iterable[CalendarDeadline], *, prodid: str, name: str, dtstamp: datetime
-) -> bytes:
-    """An iCalendar (RFC 5545) feed of all-day deadline events, each with an alert a week before."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{_text(prodid)}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_text(name)}",
-    ]
-    stamp = _utc(dtstamp)
-    for item in deadlines:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{item.uid}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{item.day:%Y%m%d}",
-            f"SUMMARY:{_text(item.summary)}",
-            f"DESCRIPTION:{_text(item.description)}",
-            *([f"URL:{item.url}"] if item.url else []),
-            "TRANSP:TRANSPARENT",
-            "BEGIN:VALARM",
-            "ACTION:DISPLAY",
-            f"DESCRIPTION:{_text(item.summary)}",
-            f"TRIGGER:-P{ESCALATION_DAYS}D",
-            "END:VALARM",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return b"".join(_fold(line) + b"\r\n" for line in lines)

@@ -36,6 +36,7 @@ from clients.models import (
     StaffAssignment,
     User,
 )
+from domain.calendar import CalendarDeadline, deadline_calendar
 from domain.entry_numbers import display
 
 from .. import hooks
@@ -47,8 +48,6 @@ from .rules import (
     FILEABLE_PATHS,
     REMINDED_KINDS,
     THRESHOLDS,
-    CalendarDeadline,
-    deadline_calendar,
     deadline_label,
     is_critical,
 )

@@ -31,7 +31,17 @@ ENCODINGS = [
     (lambda text: codecs.BOM_UTF32_BE + text.encode("utf-32-be"), "utf-32"),
     (lambda text: text.encode("cp1252"), "cp1252"),  # Excel on Windows
 ]
-IDS = ["utf-8", "utf-8-bom", "utf-16-bom", "utf-16-be-bom", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be", "cp1252"]
+IDS = [
+    "utf-8",
+    "utf-8-bom",
+    "utf-16-bom",
+    "utf-16-be-bom",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "utf-32-be",
+    "cp1252",
+]
 
 
 @pytest.mark.parametrize(("encode", "expected"), ENCODINGS, ids=IDS)

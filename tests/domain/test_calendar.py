@@ -5,11 +5,11 @@ lines; the page tests use it for the ICS attached to the confirmation email.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from clients.onboarding.checklist import CalendarPerson, calendar_invitation
+from domain.calendar import CalendarDeadline, CalendarPerson, calendar_invitation, deadline_calendar
 
 NOW = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
 
@@ -176,3 +176,35 @@ def test_calendar_cancellation_keeps_the_uid_and_drops_the_alarm():
 def test_calendar_invitation_refuses_naive_times():
     with pytest.raises(ValueError):
         _invitation(starts_at=datetime(2026, 5, 6, 10, 30))
+
+
+def test_deadline_calendar_has_an_all_day_event_with_a_week_alert_per_deadline():
+    deadlines = [
+        CalendarDeadline(
+            uid="deadline-1-ABC00000010-protest_deadline-20261201@portal.example",
+            day=date(2026, 12, 1),
+            summary="Protest deadline: entry ABC-0000001-0 (Alpha; Imports, LLC)",
+            description="Alpha; Imports, LLC, entry ABC-0000001-0: protest deadline on December 1, 2026.",
+            url="https://portal.example/c/alpha/entries/ABC00000010/",
+        ),
+        CalendarDeadline(
+            uid="second@portal.example", day=date(2027, 1, 4), summary="Ünïcode " * 12, description=""
+        ),
+    ]
+
+    calendar = parse_ics(
+        deadline_calendar(deadlines, prodid="-//Harbor//Portal//EN", name="Deadlines", dtstamp=NOW)
+    )
+
+    assert calendar.get("METHOD") == "PUBLISH" and calendar.get("X-WR-CALNAME") == "Deadlines"
+    first, second = (c for c in calendar.children if c.name == "VEVENT")
+    assert first.get("DTSTART") == "20261201" and first.params("DTSTART") == [{"VALUE": "DATE"}]
+    assert unescape_text(first.get("SUMMARY")) == deadlines[0].summary
+    assert first.get("URL") == deadlines[0].url and first.get("DTSTAMP") == "20260504T150000Z"
+    assert first.child("VALARM").get("TRIGGER") == "-P7D"
+    assert second.all("URL") == [] and unescape_text(second.get("SUMMARY")) == deadlines[1].summary
+
+
+def test_deadline_calendar_refuses_a_naive_stamp():
+    with pytest.raises(ValueError):
+        deadline_calendar([], prodid="p", name="n", dtstamp=datetime(2026, 5, 4, 15, 0))
