@@ -70,6 +70,7 @@ ACTION_LABELS = {
     "protests.withdrawn": "Protest withdrawn",
     "protests.accelerated_requested": "Accelerated disposition requested",
     "protests.decided": "Protest decided",
+    "protests.decision_list_uploaded": "CBP's protest decision list uploaded",
 }
 
 
