@@ -542,7 +542,7 @@ class _RefundStatus(_Matcher):
         outcome.diverted = new.count(refund.DIVERTED)
         if new:
             # Spec §7: Funds Diverted and Check/ACH Returned both reopen the ACH enrollment in onboarding.
-            from clients.onboarding.services import ach_refund_returned
+            from clients.onboarding.ach import ach_refund_returned
 
             what = []
             if outcome.ach_returns:

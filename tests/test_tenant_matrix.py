@@ -29,6 +29,7 @@ from clients.models import (
     Letter,
     Membership,
 )
+from clients.onboarding import code_window
 from clients.onboarding import services as onboarding_services
 from clients.services import invitation_create
 from entries.models import Entry, EntryLine, EntryReport, RowRejection
@@ -127,14 +128,14 @@ def world(client_a, admin_a, member_a, staff_a, client_b, member_b, staff_b, man
             key="ace_account",
             uploaded=SimpleUploadedFile("ace-login.pdf", b"%PDF-1.4 ALPHA-EVIDENCE"),
         )
-        onboarding_services.form_5106_update(
+        code_window.form_5106_update(
             actor=admin_a,
             client=client_a,
             company_name_5106="Alpha Imports LLC",
             poc_name="Pat",
             poc_email="pat@alpha.example",
         )
-        window = onboarding_services.code_window_propose(
+        window = code_window.code_window_propose(
             actor=admin_a, client=client_a, starts_at=timezone.now() + timedelta(days=2)
         )
         batch = declaration_batch_build(actor=staff_a, client=client_a, as_of=timezone.localdate())

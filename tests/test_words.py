@@ -17,6 +17,7 @@ from brokerage import words
 from clients import audit
 from clients.letters.kinds import LetterKind
 from clients.models import Letter
+from clients.onboarding import ach, code_window
 from clients.onboarding import services as onboarding_services
 from clients.onboarding.authorizations import filing_authorization_grant
 from clients.services import invitation_create
@@ -158,7 +159,7 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
         for action in audit.ACTION_LABELS:  # one of every action, so each label is seen
             audit.record(client=client_a, actor=None, action=action, data={"rows_read": 3})
         # What the services themselves write into the audit trail (the newest, on the first page).
-        onboarding_services.ach_enrollment_update(
+        ach.ach_enrollment_update(
             actor=admin_a,
             client=client_a,
             bank_name="First Harbor Bank",
@@ -169,7 +170,7 @@ def rich_client(client_a, admin_a, member_a, staff_a, manager, django_capture_on
         onboarding_services.checklist_item_update(
             actor=admin_a, client=client_a, key="ace_account", status="done"
         )
-        onboarding_services.form_5106_update(
+        code_window.form_5106_update(
             actor=admin_a,
             client=client_a,
             company_name_5106="Alpha Imports LLC",

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from brokerage.forms import no_account_numbers
 
+from .ach import ach_problems
 from .checklist import AcePath, AchStatus, ItemStatus, Owner, SubAccountState, ace_steps
-from .services import ach_problems
 
 
 class ItemUpdateForm(forms.Form):

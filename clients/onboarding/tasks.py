@@ -13,8 +13,9 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from ..models import CodeWindow
+from .code_window import code_window_send_reminder
+from .digests import stale_digests_send
 from .selectors import code_window_ids_due_for_reminder
-from .services import code_window_send_reminder, stale_digests_send
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from brokerage.storage import file_response
 
 from ..tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
-from . import authorizations, selectors, services
+from . import authorizations, code_window, selectors, services
+from .ach import ach_enrollment_update
 from .checklist import (
     ACH_REJECTED_RECOVERY,
     CONTACTS,
@@ -283,7 +284,7 @@ def form_5106(request, client_slug):
     form = Form5106Form(request.POST)
     if form.is_valid():
         try:
-            services.form_5106_update(actor=request.user, client=request.client, **form.cleaned_data)
+            code_window.form_5106_update(actor=request.user, client=request.client, **form.cleaned_data)
         except ValidationError as error:
             _errors_into(form, error)
         else:
@@ -297,7 +298,7 @@ def code_window_propose(request, client_slug):
     form = CodeWindowForm(request.POST)
     if form.is_valid():
         try:
-            window = services.code_window_propose(
+            window = code_window.code_window_propose(
                 actor=request.user, client=request.client, starts_at=form.cleaned_data["starts_at"]
             )
         except ValidationError as error:
@@ -317,7 +318,7 @@ def code_window_propose(request, client_slug):
 def code_window_confirm(request, client_slug, public_id):
     window = selectors.code_window_for_client(client=request.client, public_id=public_id)
     try:
-        services.code_window_confirm(actor=request.user, window=window)
+        code_window.code_window_confirm(actor=request.user, window=window)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -328,7 +329,7 @@ def code_window_confirm(request, client_slug, public_id):
 @require_POST
 def code_window_cancel(request, client_slug, public_id):
     window = selectors.code_window_for_client(client=request.client, public_id=public_id)
-    services.code_window_cancel(actor=request.user, window=window)
+    code_window.code_window_cancel(actor=request.user, window=window)
     messages.success(request, "Code window cancelled.")
     return _back(request, ItemKey.FORM_5106)
 
@@ -336,7 +337,7 @@ def code_window_cancel(request, client_slug, public_id):
 def code_window_calendar(request, client_slug, public_id):
     window = selectors.code_window_for_client(client=request.client, public_id=public_id)
     response = HttpResponse(
-        services.code_window_ics(window=window, cancel=window.status == WindowStatus.CANCELLED),
+        code_window.code_window_ics(window=window, cancel=window.status == WindowStatus.CANCELLED),
         content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = content_disposition_header(True, "ace-code-window.ics")
@@ -362,7 +363,7 @@ def ach(request, client_slug):
     form = AchForm(request.POST)
     if form.is_valid():
         try:
-            services.ach_enrollment_update(actor=request.user, client=request.client, **form.cleaned_data)
+            ach_enrollment_update(actor=request.user, client=request.client, **form.cleaned_data)
         except ValidationError as error:
             _errors_into(form, error)
         else:

@@ -667,7 +667,7 @@ def test_member_sees_the_ach_details_and_authorization_but_cannot_change_them(
 def test_ach_service_refuses_a_member_whatever_the_caller(client_a, member_a):
     from django.core.exceptions import ValidationError
 
-    from clients.onboarding.services import ach_enrollment_update
+    from clients.onboarding.ach import ach_enrollment_update
 
     with scope(client=client_a), pytest.raises(ValidationError, match="Only a client admin"):
         ach_enrollment_update(actor=member_a, client=client_a, **ACH)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import AuditEvent, ChecklistItem, CodeWindow, OnboardingDigest, OnboardingProfile
-from clients.onboarding import services
+from clients.onboarding import ach, code_window
 from clients.onboarding.tasks import send_due_code_window_reminders, send_stale_onboarding_digests
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, assign, member
@@ -16,17 +16,17 @@ from tests.factories import ClientFactory, assign, member
 
 def _confirmed_window(client_obj, admin, staff, *, starts_in: timedelta) -> CodeWindow:
     with scope(client=client_obj):
-        services.form_5106_update(
+        code_window.form_5106_update(
             actor=admin,
             client=client_obj,
             company_name_5106=client_obj.legal_name,
             poc_name="Pat",
             poc_email="pat@alpha.example",
         )
-        window = services.code_window_propose(
+        window = code_window.code_window_propose(
             actor=admin, client=client_obj, starts_at=timezone.now() + timedelta(days=1)
         )
-        window = services.code_window_confirm(actor=staff, window=window)
+        window = code_window.code_window_confirm(actor=staff, window=window)
         # Arrange the clock: the window now starts `starts_in` from now.
         CodeWindow.objects.filter(pk=window.pk).update(
             starts_at=timezone.now() + starts_in, ends_at=timezone.now() + starts_in + timedelta(minutes=15)
@@ -60,7 +60,7 @@ def test_code_window_reminder_waits_until_shortly_before(client_a, admin_a, staf
 def test_cancelled_code_window_gets_no_reminder(client_a, admin_a, staff_a, mailoutbox):
     window = _confirmed_window(client_a, admin_a, staff_a, starts_in=timedelta(minutes=20))
     with scope(client=client_a):
-        services.code_window_cancel(actor=admin_a, window=window)
+        code_window.code_window_cancel(actor=admin_a, window=window)
     mailoutbox.clear()
     assert send_due_code_window_reminders.delay().get() == 0
     assert mailoutbox == []
@@ -68,7 +68,7 @@ def test_cancelled_code_window_gets_no_reminder(client_a, admin_a, staff_a, mail
 
 def _stale_ach(client_obj, actor):
     with scope(client=client_obj):
-        services.ach_enrollment_update(
+        ach.ach_enrollment_update(
             actor=actor,
             client=client_obj,
             bank_name="First Harbor Bank",
@@ -102,14 +102,14 @@ def test_stale_digest_sends_one_email_per_recipient_and_is_idempotent(
     _overdue(client_c, "sub_account")
     # A code window nobody at the brokerage confirmed, starting in a few hours: the broker's to act on.
     with scope(client=client_a):
-        services.form_5106_update(
+        code_window.form_5106_update(
             actor=admin_a,
             client=client_a,
             company_name_5106="Alpha",
             poc_name="",
             poc_email="pat@alpha.example",
         )
-        services.code_window_propose(
+        code_window.code_window_propose(
             actor=admin_a, client=client_a, starts_at=timezone.now() + timedelta(hours=3)
         )
     _overdue(client_b, "ace_account")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import AuditEvent
+from clients.onboarding import ach
 from clients.onboarding import services as onboarding_services
 from clients.onboarding.authorizations import filing_authorization_grant
 from domain import cape
@@ -96,7 +97,7 @@ def make_ready(client, admin, importer_numbers=(IOR_A,)) -> None:
         onboarding_services.checklist_item_update(
             actor=admin, client=client, key="ace_account", status="done"
         )
-        onboarding_services.ach_enrollment_update(
+        ach.ach_enrollment_update(
             actor=admin,
             client=client,
             bank_name="First Harbor Bank",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import OnboardingProfile
-from clients.onboarding.services import stale_digests_send
+from clients.onboarding.digests import stale_digests_send
 
 
 def _url(name, client, **kwargs):
