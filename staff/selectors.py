@@ -222,7 +222,7 @@ def caseload_dashboard(
 ) -> Dashboard:
     """Figures for every client on the caseload (totals, charts, queue order); onboarding detail for one page."""
     from clients.models import ChecklistItem
-    from clients.onboarding.selectors import _load  # the checklist loader: four queries for any number
+    from clients.onboarding.selectors import onboarding_records  # four queries for any number of clients
 
     with scopes_disabled():  # aggregates over the clients the user may see (ids from caseload_clients)
         blocked = ChecklistItem.objects.filter(client=OuterRef("pk"), status="blocked")
@@ -258,7 +258,7 @@ def caseload_dashboard(
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))
     shown = Paginator(ordered, page_size).get_page(page)
     with scopes_disabled():  # the checklists and staff of the clients on this page only (same ids as above)
-        onboarding = _load([row.client for row in shown])
+        onboarding = onboarding_records([row.client for row in shown])
         prefetch_related_objects(
             [row.client for row in shown],
             Prefetch("staff_assignments", queryset=StaffAssignment.objects.select_related("staff")),

@@ -158,3 +158,62 @@ def test_layer_check_flags_what_it_should(tmp_path, module, source, flagged):
     path.write_text(source + "\n")
     problems, _ = upward_imports(tmp_path, allowed={})
     assert bool(problems) is flagged
+
+
+# Another package's private names (a leading underscore) are its internals: import its public functions.
+# Allowed on purpose, none today: (importing module, imported module) -> the reason.
+ALLOWED_PRIVATE: dict[tuple[str, str], str] = {}
+
+
+def private_imports(root: Path = ROOT, allowed: dict = ALLOWED_PRIVATE) -> tuple[list[str], set]:
+    """Every import of another package's private name or module (not in `allowed`), and the `allowed` seen."""
+    problems, used = [], set()
+    for package in LAYERS:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root)
+            module = module_name(rel)
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                    imported, names = node.module, [alias.name for alias in node.names]
+                elif isinstance(node, ast.Import):
+                    imported, names = None, [alias.name for alias in node.names]
+                else:
+                    continue
+                for target in [f"{imported}.{name}" for name in names] if imported else names:
+                    parts = target.split(".")
+                    if parts[0] not in LAYERS or parts[0] == package:
+                        continue
+                    if not any(part.startswith("_") and not part.startswith("__") for part in parts):
+                        continue
+                    source = imported or target
+                    if (module, source) in allowed:
+                        used.add((module, source))
+                    else:
+                        problems.append(f"{rel}:{node.lineno} imports {target}, private to {parts[0]}")
+    return problems, used
+
+
+def test_no_package_imports_another_ones_private_names():
+    problems, used = private_imports()
+    assert problems == []
+    assert set(ALLOWED_PRIVATE) - used == set(), "an allowed private import is gone: remove it from the list"
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "flagged"),
+    [
+        ("staff/selectors.py", "def f():\n    from clients.onboarding.selectors import _load", True),
+        ("protests/authorization.py", "from clients.onboarding.services import _set_status, grant", True),
+        ("refunds/services.py", "import entries._internal.figures", True),
+        ("staff/selectors.py", "from clients.onboarding.selectors import onboarding_records", False),
+        ("clients/services.py", "from clients.onboarding.services import _set_status", False),
+        ("entries/models.py", "from __future__ import annotations\nfrom . import _helpers", False),
+    ],
+)
+def test_private_import_check_flags_what_it_should(tmp_path, module, source, flagged):
+    path = tmp_path / module
+    path.parent.mkdir(parents=True)
+    path.write_text(source + "\n")
+    problems, _ = private_imports(tmp_path, allowed={})
+    assert bool(problems) is flagged

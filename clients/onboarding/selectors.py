@@ -51,7 +51,7 @@ from .checklist import (
 
 
 @dataclass
-class _Records:
+class OnboardingRecords:
     """One client's onboarding rows (defaults for the ones not written yet)."""
 
     client: Client
@@ -85,7 +85,7 @@ class _Records:
         )
 
 
-def _load(clients: list[Client]) -> dict[int, _Records]:
+def onboarding_records(clients: list[Client]) -> dict[int, OnboardingRecords]:
     """Every onboarding row of these clients in four queries. The caller is in the client's scope, or has
     disabled scopes for clients it may see."""
     ids = [c.pk for c in clients]
@@ -110,7 +110,7 @@ def _load(clients: list[Client]) -> dict[int, _Records]:
     records = {}
     for client in clients:
         found = items[client.pk]
-        records[client.pk] = _Records(
+        records[client.pk] = OnboardingRecords(
             client=client,
             profile=profiles.get(client.pk) or OnboardingProfile(client=client),
             items={key: found.get(key) or _default_item(client, key) for key in CHECKLIST_ORDER},
@@ -131,7 +131,7 @@ def onboarding_profile(*, client: Client) -> OnboardingProfile:
 
 
 def client_onboarding_state(*, client: Client) -> OnboardingState:
-    return _load([client])[client.pk].state
+    return onboarding_records([client])[client.pk].state
 
 
 def client_ready_to_file(*, client: Client) -> Readiness:
@@ -165,7 +165,7 @@ class Checklist:
 
 
 def client_checklist(*, client: Client, now: datetime, today: date) -> Checklist:
-    records = _load([client])[client.pk]
+    records = onboarding_records([client])[client.pk]
     state = records.state
     findings = stale_findings(state, now=now, today=today)
     evidence = defaultdict(list)
@@ -254,7 +254,7 @@ def staff_onboarding_overview(*, user: User, now: datetime, today: date) -> list
         .order_by("legal_name")
     )
     with scopes_disabled():  # one set of queries for every client on the caseload, each visible to the user
-        loaded = _load(clients)
+        loaded = onboarding_records(clients)
     rows = []
     for client in clients:
         records = loaded[client.pk]
@@ -317,7 +317,7 @@ def stale_findings_with_contacts(*, now: datetime, today: date) -> list[ClientFi
     managers when nobody is assigned, so no stale item goes unseen at the brokerage)."""
     clients = list(Client.objects.filter(is_active=True).order_by("legal_name"))
     with scopes_disabled():  # the daily digest reads every client's checklist to build each person's email
-        loaded = _load(clients)
+        loaded = onboarding_records(clients)
         admins = defaultdict(list)
         for membership in Membership.objects.filter(
             client_id__in=[c.pk for c in clients], role=Membership.Role.ADMIN, user__is_active=True
