@@ -691,9 +691,17 @@ def _store_postgres(cursor, *, client, report, result: ImportResult, options: di
                 **options,
             )
             _replace_lines(cursor, client=client, result=result)
-            # The new entries go to the database as the thread formats them: classifying takes longer
-            # than the lines' INSERT, and the entries' COPY now overlaps it instead of following it.
-            _store_new_entries(raw, new_columns, new_entries.blocks(classified))
+            # The new entries go to the database as the thread formats them, a COPY per batch, with
+            # their foreign keys checked at the end of each COPY rather than all at the commit: the
+            # database checks one batch while the thread classifies the next, instead of checking
+            # 200,000 entries' keys after everything else (1.3 s of the commit, measured).
+            constraints = _entry_foreign_keys(cursor)
+            if constraints:
+                cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
+            for stream in new_entries.streams(classified):
+                _store_new_entries(raw, new_columns, stream)
+            if constraints:
+                cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
             changed = classified.result()
         if changed:
             _update_changed(
@@ -722,17 +730,33 @@ def _copy_blocks(raw, table: str, columns: tuple, blocks: Iterator[bytes]) -> No
             copy.write(block)
 
 
-class _GrowingFile(Writer):
-    """A binary COPY written to a file by one thread and read by another as it grows.
+def _entry_foreign_keys(cursor) -> str:
+    """The entries table's deferrable foreign keys, quoted and comma-separated, for SET CONSTRAINTS."""
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = CAST(%s AS regclass) AND contype = 'f' "
+        "AND condeferrable ORDER BY conname",
+        [Entry._meta.db_table],
+    )
+    return ", ".join(_q(name) for (name,) in cursor.fetchall())
 
-    The bytes wait on disk, not in memory, however far the reader is behind the writer.
+
+# New entries go to the database in COPYs of this many, each checked as it ends (see _store_postgres).
+ENTRY_COPY_BATCH = 20_000
+
+
+class _GrowingFile(Writer):
+    """Binary COPY streams written to a file by one thread and read by another as the file grows.
+
+    The writer's thread ends a stream and starts the next every ENTRY_COPY_BATCH rows; the reader
+    sends each as its own COPY. The bytes wait on disk, not in memory, however far behind the reader is.
     """
 
     def __init__(self, file) -> None:
         self.file = file
         self.written = 0
-        self.finished = False
+        self.ends: list[int] = []  # where each finished stream ends
         self.changed = threading.Condition()
+        self._offset = self._taken = 0
 
     def write(self, data) -> None:  # in the writer's thread (psycopg's Copy calls it)
         self.file.write(data)
@@ -741,26 +765,43 @@ class _GrowingFile(Writer):
             self.written += len(data)
             self.changed.notify()
 
-    def finish(self, exc: BaseException | None = None) -> None:
+    def finish(self, exc: BaseException | None = None) -> None:  # a stream's trailer is written
         with self.changed:
-            self.finished = True
+            self.ends.append(self.written)
             self.changed.notify()
 
-    def blocks(self, writer: Future) -> Iterator[bytes]:
-        """The bytes as they come until the writer has finished; the writer's exception if it failed."""
-        offset, fd = 0, self.file.fileno()
+    def streams(self, writer: Future) -> Iterator[Iterator[bytes]]:
+        """Each stream's bytes as they come, until the writer is done; the writer's exception if it failed."""
         while True:
             with self.changed:
-                while self.written == offset and not self.finished and not writer.done():
+                while self.written == self._offset and not writer.done():
                     self.changed.wait(0.5)
-                end, finished = self.written, self.finished or writer.done()
+                if self.written == self._offset:
+                    writer.result()  # raises the thread's exception, if it failed
+                    return
+            stream = self._stream(writer)
+            yield stream
+            for _ in stream:  # whatever the caller left unread
+                pass
+
+    def _stream(self, writer: Future) -> Iterator[bytes]:
+        offset, number, fd = self._offset, self._taken, self.file.fileno()
+        while True:
+            with self.changed:
+                while self.written == offset and len(self.ends) <= number and not writer.done():
+                    self.changed.wait(0.5)
+                end = self.ends[number] if len(self.ends) > number else self.written
+                stopped = writer.done() and len(self.ends) <= number
             while offset < end:
                 block = os.pread(fd, min(end - offset, 1024 * 1024), offset)
                 offset += len(block)
                 yield block
-            if finished and offset == self.written:
-                writer.result()  # raises the thread's exception, if it failed
+            if len(self.ends) > number and offset == self.ends[number]:
+                self._offset, self._taken = offset, number + 1
                 return
+            if stopped and offset == self.written:
+                writer.result()  # raises the thread's exception
+                raise RuntimeError("the entries' COPY stream ended before its trailer")
 
 
 def _classify_to_copy(
@@ -781,14 +822,12 @@ def _classify_to_copy(
             value = days[text] = date.fromisoformat(text)
         return value
 
-    count = 0
-    with (
-        Copy(new[0], binary=True, writer=new[1]) as new_copy,
-        Copy(changed[0], binary=True, writer=changed[1]) as changed_copy,
-    ):
-        new_copy.set_types(staging.copy_types(types[0]))
+    count = batch = 0
+    new_types = staging.copy_types(types[0])
+    new_copy = None
+    with Copy(changed[0], binary=True, writer=changed[1]) as changed_copy:
         changed_copy.set_types(staging.copy_types(types[1]))
-        write_new, write_changed = new_copy.write_row, changed_copy.write_row
+        write_changed = changed_copy.write_row
         text = io.TextIOWrapper(aggregates, encoding="utf-8", newline="")
         for row in csv.reader(text):
             agg = (
@@ -809,10 +848,19 @@ def _classify_to_copy(
             for i in _MONEY_AT:
                 values[i] = Decimal(values[i]).scaleb(-2)
             if row[19] == "new":
-                write_new((int(row[18]), *prefix, *values))
+                if new_copy is None:  # a stream of its own for each batch (ENTRY_COPY_BATCH)
+                    new_copy = Copy(new[0], binary=True, writer=new[1])
+                    new_copy.set_types(new_types)
+                new_copy.write_row((int(row[18]), *prefix, *values))
+                batch += 1
+                if batch == ENTRY_COPY_BATCH:
+                    new_copy.finish(None)  # its trailer; the reader sends it as one COPY
+                    new_copy, batch = None, 0
             else:
                 write_changed((int(row[18]), *values))
                 count += 1
+        if new_copy is not None:
+            new_copy.finish(None)
         text.detach()
     return count
 

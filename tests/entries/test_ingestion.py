@@ -370,3 +370,44 @@ def test_a_worker_that_dies_right_after_storing_leaves_the_report_finished(impor
     assert (report.entries_created, report.entries_unchanged, report.attempts) == (entries, 0, 1)
     with scope(client=importer):
         assert Entry.objects.count() == entries
+
+
+def test_entries_sent_in_several_copies_are_stored_as_in_one(importer, monkeypatch):
+    from django.db import connection
+
+    from entries.ingestion import importer as ingestion
+
+    # The basic sample's 60 new entries go to the database in COPYs of 7, each checked as it ends.
+    monkeypatch.setattr(ingestion, "ENTRY_COPY_BATCH", 7)
+    copies = []
+    original = ingestion._store_new_entries
+    monkeypatch.setattr(ingestion, "_store_new_entries", lambda *args: copies.append(original(*args)))
+    report, _ = upload(importer, "es003_basic.csv")
+    assert report.status == EntryReport.Status.SUCCEEDED, report.message
+    with (SAMPLES / EXPECTED["es003_basic.csv"]).open(newline="") as handle:
+        assert stored_rows(importer) == list(csv.DictReader(handle))
+    if connection.vendor == "postgresql":
+        assert len(copies) == 9  # 60 entries, 7 a COPY
+
+
+def test_a_failure_while_classifying_stores_nothing(importer, monkeypatch):
+    from entries.ingestion import importer as ingestion
+
+    # Some COPYs of entries have reached the database when the thread that classifies them fails.
+    monkeypatch.setattr(ingestion, "ENTRY_COPY_BATCH", 7)
+    calls = []
+    original = ingestion._entry_values
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 40:
+            raise RuntimeError("classification broke")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingestion, "_entry_values", failing)
+    with pytest.raises(RuntimeError, match="classification broke"):
+        upload(importer, "es003_basic.csv")
+    with scope(client=importer):
+        report = EntryReport.objects.get()
+        assert report.status == EntryReport.Status.FAILED and "nothing was imported" in report.message
+        assert not Entry.objects.exists() and not EntryLine.objects.exists()
