@@ -20,6 +20,7 @@ REFILL = [
 ]
 # Back to one row per (client, day): the kinds' rows summed (the old unique constraint is added after this).
 MERGE_KINDS = [
+    "SET CONSTRAINTS ALL IMMEDIATE",  # no deferred checks left pending when the indexes change after this
     """
     INSERT INTO entries_deadlinefigures (client_id, kind, day, entries, ieepa)
     SELECT client_id, '', day, SUM(entries), SUM(ieepa) FROM entries_deadlinefigures GROUP BY client_id, day
@@ -45,7 +46,6 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(db_default='', max_length=40),
         ),
-        migrations.RunSQL(REFILL, reverse_sql=MERGE_KINDS),
         migrations.AddIndex(
             model_name='deadlinefigures',
             index=models.Index(fields=['client', 'day'], name='deadline_figures_client_day'),
@@ -54,4 +54,8 @@ class Migration(migrations.Migration):
             model_name='deadlinefigures',
             constraint=models.UniqueConstraint(fields=('client', 'kind', 'day'), name='one_deadline_figures_per_client_kind_day'),
         ),
+        # Last, after the schema changes: rows written in this transaction leave deferred foreign-key checks
+        # pending, and PostgreSQL refuses to change a table's indexes while they are (the rows all have kind ''
+        # until then, unique per client and day, so the new constraint holds).
+        migrations.RunSQL(REFILL, reverse_sql=MERGE_KINDS),
     ]
