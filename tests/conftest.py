@@ -1,7 +1,13 @@
+import os
+
 import pytest
 from django_scopes import scopes_disabled
 
+from brokerage.celery import app
 from tests.factories import ClientFactory, assign, importer_number, member, staff_user
+
+# The tenant matrix's world and its visitors, shared by tests/test_tenant_matrix.py and tests/security/.
+from tests.tenant_world import inactive_a, loner, staff_nomfa_a, world  # noqa: F401
 
 
 @pytest.fixture
@@ -220,3 +226,30 @@ def importer(db):
         for number in numbers:
             importer_number(client, number)
     return client
+
+
+@pytest.fixture
+def postgres(settings):
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("REQUIRE_SERVICES=1 but the database is not PostgreSQL")
+        pytest.skip("staging in two halves is for PostgreSQL")
+
+
+@pytest.fixture
+def broker_down():
+    """Celery pointed at a port where nothing listens: a real connection failure, not a stub."""
+    previous = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    _reset_pool()
+    yield
+    app.conf.task_always_eager, app.conf.broker_url = previous
+    _reset_pool()
+
+
+def _reset_pool():
+    # Celery caches the pool of the broker URL it first used; forget it so the current URL's pool is
+    # looked up (kombu keeps one pool per URL, so the previous one is found again intact afterwards).
+    app._pool = None
+    app.amqp._producer_pool = None

@@ -1,7 +1,9 @@
+import time
+
 import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -94,3 +96,7 @@ def seed_reference_data() -> None:
 
     for name in REFERENCE_DATA_MIGRATIONS:
         importlib.import_module(name).seed(apps, None)
+
+
+def totp_now(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))

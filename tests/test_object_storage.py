@@ -23,8 +23,7 @@ from clients.models import Letter
 from entries.ingestion import importer as ingestion
 from entries.models import Entry, EntryReport
 from tests.conftest import wait_for
-from tests.entries.helpers import upload
-from tests.entries.test_split_staging import IORS, _csv, _outcome, _rows, _with_errors, postgres  # noqa: F401 (fixture)
+from tests.entries.helpers import SPLIT_IORS, es003_csv, es003_rows, import_outcome, upload, with_errors
 from tests.factories import ClientFactory, importer_number, member
 
 
@@ -88,7 +87,7 @@ def _local_copies() -> set[str]:
 @pytest.fixture
 def acme(db):
     client = ClientFactory(slug="acme-s3", legal_name="Acme Imports LLC")
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(client, number)
     return client
 
@@ -108,7 +107,7 @@ def test_upload_import_error_report_and_download_go_through_the_object_store(
     s3, settings, client, acme, django_capture_on_commit_callbacks
 ):
     api, bucket, _ = s3
-    data = _csv(_with_errors(_rows(40)))
+    data = es003_csv(with_errors(es003_rows(40)))
     local_before, copies_before = _local_files(settings), _local_copies()
     client.force_login(member(acme))
 
@@ -145,11 +144,11 @@ def test_another_tenants_file_is_never_readable_and_has_no_url(
     api, bucket, _ = s3
     other = ClientFactory(slug="other-s3")
     importer_number(other, "98-765432100")
-    data = _csv(_rows(5))
+    data = es003_csv(es003_rows(5))
     client.force_login(member(acme))
     report = _post_report(client, acme, data, django_capture_on_commit_callbacks)
     # The other tenant has a file of its own in the same bucket, so a leak would have something to show.
-    other_data = data.replace(IORS[0].encode(), b"98-765432100")
+    other_data = data.replace(SPLIT_IORS[0].encode(), b"98-765432100")
     client.force_login(member(other))
     _post_report(client, other, other_data, django_capture_on_commit_callbacks)
     assert len(_keys(api, bucket)) == 2
@@ -208,10 +207,10 @@ def test_a_letter_renders_into_the_store_and_downloads_for_the_client_only(
 def test_two_halves_import_from_a_local_copy_of_the_stored_file(s3, db, settings, monkeypatch):
     """The second-half process reads a local copy of the stored file; the result is the local disk's."""
     monkeypatch.setattr(ingestion, "SPLIT_MIN_BYTES", 0)
-    data = _csv(_with_errors(_rows(300)))
+    data = es003_csv(with_errors(es003_rows(300)))
     copies_before = _local_copies()
     client = ClientFactory()
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(client, number)
     outcomes = []
     for storage in ("s3", "disk"):
@@ -229,7 +228,7 @@ def test_two_halves_import_from_a_local_copy_of_the_stored_file(s3, db, settings
         assert type(report.file.storage._wrapped).__name__ == (
             "PrivateS3Storage" if storage == "s3" else "PrivateFileStorage"
         )
-        outcomes.append(_outcome(client, report))
+        outcomes.append(import_outcome(client, report))
     assert outcomes[0] == outcomes[1] and outcomes[0]["entries"]
     assert _local_copies() == copies_before
 
@@ -243,7 +242,7 @@ def test_a_worker_with_no_shared_disk_imports_from_the_store(
     client.force_login(member(acme))
     response = client.post(
         reverse("entries:reports", kwargs={"client_slug": acme.slug}),
-        {"files": [SimpleUploadedFile("report.csv", _csv(_rows(30)), content_type="text/csv")]},
+        {"files": [SimpleUploadedFile("report.csv", es003_csv(es003_rows(30)), content_type="text/csv")]},
     )
     assert response.status_code == 302
     with scope(client=acme):

@@ -17,7 +17,7 @@ from brokerage.celery import app, route_task
 from clients.models import Letter
 from entries.models import EntryReport
 from tests.conftest import wait_for
-from tests.entries.test_split_staging import IORS, _csv, _rows
+from tests.entries.helpers import SPLIT_IORS, es003_csv, es003_rows
 from tests.factories import ClientFactory, assign, importer_number, member, staff_user
 
 
@@ -77,7 +77,7 @@ LETTER = {
 @pytest.mark.services
 def test_a_long_import_does_not_delay_a_letter(client, start_celery_worker):
     acme = ClientFactory(slug="acme-queues", legal_name="Alpha Imports LLC")
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(acme, number)
     staff = staff_user()
     assign(acme, staff)
@@ -86,7 +86,7 @@ def test_a_long_import_does_not_delay_a_letter(client, start_celery_worker):
 
     # A large report: its import keeps the imports worker busy for seconds.
     client.force_login(member(acme))
-    data = _csv(_rows(60_000))
+    data = es003_csv(es003_rows(60_000))
     response = client.post(
         reverse("entries:reports", kwargs={"client_slug": acme.slug}),
         {"files": [SimpleUploadedFile("large.csv", data, content_type="text/csv")]},

@@ -39,8 +39,7 @@ def test_totp_secret_and_recovery_seed_are_encrypted_in_the_database(db):
 
 
 def test_login_with_an_encrypted_totp_secret_still_works(client, db):
-    from tests.clients.test_login_and_mfa import totp_now
-    from tests.factories import PASSWORD
+    from tests.factories import PASSWORD, totp_now
 
     user = staff_user(mfa=False)
     secret = with_totp(user)

@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from tests.entries.helpers import upload
 from tests.factories import PASSWORD, UserFactory, member
+from tests.html_tree import INLINE_HANDLER, INLINE_SCRIPT
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
-INLINE_HANDLER = re.compile(r"\son[a-z]+=\"", re.I)
 STYLE_ATTRIBUTE = re.compile(r"\sstyle=\"", re.I)
 
 
@@ -76,8 +75,7 @@ def test_sessions_expire(settings):
 def test_wrong_two_factor_codes_are_slowed_down_and_logged(client, db, settings, caplog):
     from django.core.cache import cache
 
-    from tests.clients.test_login_and_mfa import totp_now
-    from tests.factories import staff_user, with_totp
+    from tests.factories import staff_user, totp_now, with_totp
 
     settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
     cache.clear()

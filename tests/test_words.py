@@ -349,9 +349,7 @@ def test_every_vocabulary_code_has_a_label():
     assert dict(RefundPath.choices) == {str(p): label for p, label in vocabulary.PATH_LABELS.items()}
     assert {str(r) for r in vocabulary.Reason if r} <= {str(r) for r in vocabulary.REASON_LABELS}
     assert set(vocabulary.LIQUIDATION_STATUSES) <= set(vocabulary.LIQUIDATION_STATUS_LABELS)
-    assert {str(k) for k in vocabulary.DeadlineKind if k} <= {
-        str(k) for k in vocabulary.DEADLINE_LABELS
-    }
+    assert {str(k) for k in vocabulary.DeadlineKind if k} <= {str(k) for k in vocabulary.DEADLINE_LABELS}
     for code, text in [("cape_phase1", "CAPE Phase 1"), ("active_protest", "Active protest")]:
         assert text in (label(code, "path"), label(code, "reason"))
 

@@ -1,15 +1,8 @@
-import time
-
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 from django.urls import reverse
 
-from tests.factories import PASSWORD, UserFactory, staff_user, with_totp
-
-
-def totp_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+from tests.factories import PASSWORD, UserFactory, staff_user, totp_now, with_totp
 
 
 def test_staff_without_mfa_is_sent_to_set_it_up(client, db):

@@ -16,8 +16,8 @@ from django_scopes import scope
 
 from clients.models import AuditEvent, ChecklistEvidence, ChecklistItem, CodeWindow, OnboardingProfile
 from clients.onboarding.selectors import client_ready_to_file
-from tests.domain.test_calendar import parse_ics, unescape_text
 from tests.factories import ClientFactory, assign, importer_number, member
+from tests.ics import parse_ics, unescape_text
 
 
 def url(name, slug="client-a", **kwargs):

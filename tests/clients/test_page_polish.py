@@ -16,7 +16,7 @@ from clients.letters.forms import LetterForm
 from clients.models import Letter
 from clients.onboarding.forms import SpecialCasesForm
 from tests.factories import staff_user
-from tests.refunds.test_page_polish import Node, parse, tree
+from tests.html_tree import Node, parse, tree
 
 APP_CSS = Path(settings.BASE_DIR, "static", "css", "app.css").read_text()
 

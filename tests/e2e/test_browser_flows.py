@@ -1,19 +1,17 @@
 """End-to-end in Chromium: what people do, on a live server with a real Celery worker on Redis."""
 
 import csv
-import io
 import re
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pyotp
 import pytest
 from django.core import mail
 from django_scopes import scopes_disabled
 
-from domain.entry_numbers import check_digit
 from tests.e2e.conftest import shot
-from tests.entries.helpers import SAMPLES
+from tests.entries.helpers import es003_report_of_entries
 from tests.factories import (
     PASSWORD,
     ClientFactory,
@@ -97,38 +95,12 @@ def test_invitation_password_totp_and_mfa_login(page, settings):
     admin.context.close()
 
 
-def _big_report(rows: int, importer: str, bad_entry: bool = True) -> bytes:
-    """A realistic ES-003 CSV: entries of 5 rows, one with a wrong check digit."""
-    header = (SAMPLES / "es003_basic.csv").read_text().splitlines()[0]
-    out = io.StringIO()
-    out.write(header + "\n")
-    start = date(2025, 4, 1)
-    for i in range(rows // 5):
-        first = f"ZZ{i % 10}{i:07d}"
-        number = first + str(check_digit(first))
-        if bad_entry and i == 7:
-            number = first + str((check_digit(first) + 1) % 10)
-        entry_date = start + timedelta(days=i % 300)
-        liq = entry_date + timedelta(days=314)
-        status, liq_text = (
-            ("Liquidated", liq.strftime("%m/%d/%Y")) if liq < date(2026, 11, 20) else ("Open", "")
-        )
-        common = (
-            f"{number},01,{importer},2704,{entry_date:%m/%d/%Y},{entry_date + timedelta(days=7):%m/%d/%Y}"
-        )
-        for line in range(1, 4):
-            out.write(f"{common},{line},1,8471.30.0100,1000.00,25.00,CN,{status},{liq_text},N,N,N\n")
-        out.write(f"{common},1,2,9903.01.25,0.00,100.00,CN,{status},{liq_text},N,N,N\n")
-        out.write(f"{common},2,2,9903.88.15,0.00,250.00,CN,{status},{liq_text},N,N,N\n")
-    return out.getvalue().encode()
-
-
 def test_upload_progress_errors_entries_filter_and_export(page, celery_worker_process, tmp_path):
     acme = ClientFactory(slug="acme", legal_name="Acme Imports LLC")
     importer_number(acme, "19-528224900")
     member(acme, UserFactory(email="lena@acme.example"), role="client_admin")
     report = tmp_path / "es003_full_year.csv"
-    report.write_bytes(_big_report(100_000, "19-528224900"))
+    report.write_bytes(es003_report_of_entries(100_000, "19-528224900"))
 
     login(page, "lena@acme.example")
     page.goto(page.base + "/c/acme/reports/")

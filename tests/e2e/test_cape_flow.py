@@ -23,7 +23,7 @@ from tests.factories import (
     staff_user,
     with_totp,
 )
-from tests.refunds.test_declarations import make_ready
+from tests.refunds.helpers import make_ready
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from tests.factories import (
     staff_user,
     with_totp,
 )
-from tests.refunds.test_declarations import entry_number
+from tests.refunds.helpers import entry_number
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import shot
-from tests.e2e.test_browser_flows import _big_report, login
+from tests.e2e.conftest import login, shot
+from tests.entries.helpers import es003_report_of_entries
 from tests.factories import ClientFactory, UserFactory, importer_number, member
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,7 @@ def test_reports_list_shows_each_import_moving_to_done_without_reloading(
     files = []
     for name, rows in (("es003_q1.csv", 60_000), ("es003_q2.csv", 5_000)):
         path = tmp_path / name
-        path.write_bytes(_big_report(rows, "19-528224900", bad_entry=False))
+        path.write_bytes(es003_report_of_entries(rows, "19-528224900", bad_entry=False))
         files.append(str(path))
 
     login(page, "lena@acme.example")

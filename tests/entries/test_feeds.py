@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from entries.models import Entry
-from tests.domain.test_calendar import parse_ics, unescape_text
+from tests.ics import parse_ics, unescape_text
 
 
 def _entry(client, number, *, days, kind="cape_window_closes"):

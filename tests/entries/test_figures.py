@@ -20,8 +20,7 @@ from refunds.selectors import client_rejections, ledger_totals
 from refunds.services import declaration_discard
 from refunds.services import declaration_record_filing as record_filing
 from tests.entries.helpers import AS_OF, upload
-from tests.refunds.test_declarations import build, declarations_of, make_entries, make_ready
-from tests.refunds.test_reconciliation import csv_bytes, process
+from tests.refunds.helpers import build, csv_bytes, declarations_of, make_entries, make_ready, process
 
 REMINDED = ("cape_window_closes", "protest_deadline", "court_deadline")
 NO_LEDGER = {

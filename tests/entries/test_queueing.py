@@ -2,37 +2,16 @@
 
 from datetime import timedelta
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from brokerage.celery import app
 from entries.models import Entry, EntryReport
 from entries.services import reports_sweep_queued
 from entries.tasks import import_entry_report
 from tests.entries.helpers import SAMPLES, keep
 from tests.factories import member
-
-
-@pytest.fixture
-def broker_down():
-    """Celery pointed at a port where nothing listens: a real connection failure, not a stub."""
-    previous = (app.conf.task_always_eager, app.conf.broker_url)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    _reset_pool()
-    yield
-    app.conf.task_always_eager, app.conf.broker_url = previous
-    _reset_pool()
-
-
-def _reset_pool():
-    # Celery caches the pool of the broker URL it first used; forget it so the current URL's pool is
-    # looked up (kombu keeps one pool per URL, so the previous one is found again intact afterwards).
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def test_upload_while_the_broker_is_down_is_kept_and_shown_as_queued(

@@ -16,8 +16,8 @@ from entries.reminders import services as reminder_services
 from entries.reminders.rules import threshold_for
 from entries.reminders.services import reminders_send, threshold_expression
 from entries.tasks import send_deadline_reminders
-from tests.domain.test_calendar import parse_ics
 from tests.factories import ClientFactory, member
+from tests.ics import parse_ics
 
 D = date(2026, 12, 1)
 CAPE = "cape_window_closes"

@@ -5,27 +5,23 @@ files, built to put every kind of trouble on either side of the cut, and every s
 rejected row and report figure must be equal. Imports in two halves need PostgreSQL.
 """
 
-import os
-import random
-
 import pytest
 from django_scopes import scope
 
-from domain.entry_numbers import check_digit
 from domain.es003.parsing import split_point
 from entries.ingestion import importer as ingestion
 from entries.ingestion import staging
-from entries.models import Entry, EntryLine, EntryReport, RowRejection
-from tests.entries.helpers import upload
-from tests.factories import ClientFactory, importer_number
-
-IORS = ("27-418305200", "61-907734100")
-HEADER = (
-    "Entry Summary Number,Entry Type Code,Importer Number,Port of Entry Code,Entry Date,Entry Summary Date,"
-    "Entry Summary Line Number,Tariff Ordinal Number,HTS Number - Full,Line Tariff Goods Value Amount,"
-    "Line Tariff Duty Amount,Country of Origin Code,Liquidation Status,Liquidation Date,Notes"
+from entries.models import Entry, EntryLine, EntryReport
+from tests.entries.helpers import (
+    SPLIT_IORS,
+    es003_csv,
+    es003_rows,
+    import_outcome,
+    shuffled,
+    upload,
+    with_errors,
 )
-
+from tests.factories import ClientFactory, importer_number
 
 # ---- the cut ------------------------------------------------------------------------------------
 
@@ -82,58 +78,6 @@ def test_no_cut_where_none_is_safe(tmp_path, data, after_row, encoding):
 # ---- the import in two halves equals the import in one pass -------------------------------------
 
 
-def _entry_number(index: int) -> str:
-    first_ten = f"EJ4{index * 7919 % 10**7:07d}"
-    return f"{first_ten}{check_digit(first_ten)}"
-
-
-def _rows(entries: int, *, seed: int = 5) -> list[list[str]]:
-    rng = random.Random(seed)
-    rows = []
-    for i in range(entries):
-        number = _entry_number(i + 1)
-        entry_date = f"{(i % 12) + 1:02d}/{(i % 27) + 1:02d}/2025"
-        status, liquidated = rng.choice(
-            [("Open", ""), ("", ""), ("Liquidated", "10/15/2026"), ("Final", "03/02/2026")]
-        )
-        facts = [number, rng.choice(["01", "1", "03", "11"]), IORS[i % 2], "2704", entry_date, entry_date]
-        for ordinal, (hts, duty) in enumerate(
-            [
-                ("8471.30.0100", "0"),
-                ("9903.01.24", f"{rng.randint(1, 90000)}.{rng.randint(0, 99):02d}"),
-                ("9903.88.15", '"$1,250.00"'),
-            ],
-            start=1,
-        ):
-            rows.append([*facts, "1", str(ordinal), hts, "12000.00", duty, "CN", status, liquidated, ""])
-    return rows
-
-
-def _csv(rows, *, newline="\n", bom=False, title=False) -> bytes:
-    lines = ["ACE Reports - ES-003 Entry Summary Line Tariff Details", "Run 11/20/2026", ""] if title else []
-    lines += [HEADER, *(",".join(row) for row in rows)]
-    return ("\ufeff" if bom else "").encode() + (newline.join(lines) + newline).encode()
-
-
-def _shuffled(rows, seed=11):
-    rows = list(rows)
-    random.Random(seed).shuffle(rows)
-    return rows
-
-
-def _with_errors(rows):
-    """Trouble on both sides of the cut, and entries whose rows are on both sides."""
-    rows = _shuffled(rows)
-    n = len(rows)
-    rows[n // 10][0] = rows[n // 10][0][:-1] + str((int(rows[n // 10][0][-1]) + 1) % 10)  # check digit
-    rows[n // 3][4] = "02/30/2025"  # not a date
-    rows[n * 2 // 3][2] = "99-999999900"  # another importer's row
-    rows[n * 3 // 4][10] = "3.5E+04"  # not an amount
-    rows[n - 5][1] = "09" if rows[n - 5][1] != "09" else "01"  # disagrees with its entry's other rows
-    rows[n - 2][13] = "not a date"
-    return rows
-
-
 def _quoted_break_before_the_cut(rows):
     rows = [list(row) for row in rows]
     rows[len(rows) // 5][14] = '"a note typed with\nAlt+Enter"'
@@ -151,72 +95,26 @@ def _unclosed_quote_after_the_cut(rows):
 
 
 CASES = {
-    "in entry order": lambda rows: _csv(rows),
-    "shuffled, entries across the cut": lambda rows: _csv(_shuffled(rows)),
-    "errors on both sides": lambda rows: _csv(_with_errors(rows)),
-    "CR LF, byte-order mark, title lines": lambda rows: _csv(
-        _shuffled(rows), newline="\r\n", bom=True, title=True
+    "in entry order": lambda rows: es003_csv(rows),
+    "shuffled, entries across the cut": lambda rows: es003_csv(shuffled(rows)),
+    "errors on both sides": lambda rows: es003_csv(with_errors(rows)),
+    "CR LF, byte-order mark, title lines": lambda rows: es003_csv(
+        shuffled(rows), newline="\r\n", bom=True, title=True
     ),
-    "a quoted line break before the cut": lambda rows: _csv(_quoted_break_before_the_cut(rows)),
-    "cut off mid-row": lambda rows: _cut_off(_csv(rows)),
-    "a quote never closed after the cut": lambda rows: _csv(_unclosed_quote_after_the_cut(rows)),
+    "a quoted line break before the cut": lambda rows: es003_csv(_quoted_break_before_the_cut(rows)),
+    "cut off mid-row": lambda rows: _cut_off(es003_csv(rows)),
+    "a quote never closed after the cut": lambda rows: es003_csv(_unclosed_quote_after_the_cut(rows)),
 }
 # Where the second half's row numbers cannot be proved right, the import stages the file in one pass.
 ONE_PASS = {"a quoted line break before the cut"}
 
 
-@pytest.fixture
-def postgres(settings):
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("REQUIRE_SERVICES=1 but the database is not PostgreSQL")
-        pytest.skip("staging in two halves is for PostgreSQL")
-
-
-def _outcome(client, report) -> dict:
-    """Everything a user can see of an import: the report's figures and messages, entries, lines, rejections."""
-    with scope(client=client):
-        entries = {}
-        for entry in Entry.objects.values():
-            for own in ("id", "last_report_id", "updated_at"):  # this import's own, not the content
-                del entry[own]
-            entries[entry["entry_number"]] = entry
-        numbers = dict(Entry.objects.values_list("id", "entry_number"))
-        lines = []
-        for line in EntryLine.objects.values():
-            del line["id"]
-            line["entry_id"] = numbers[line["entry_id"]]
-            lines.append(tuple(sorted(line.items())))
-        lines.sort()
-        rejected = sorted(
-            RowRejection.objects.filter(report=report).values_list(
-                "row_number", "entry_number", "column", "reason"
-            )
-        )
-    return {
-        "report": (
-            report.status,
-            report.message,
-            report.rows_read,
-            report.rows_rejected,
-            report.entries_created,
-            report.entries_updated,
-            report.entries_unchanged,
-            report.entries_rejected,
-            report.warnings,
-        ),
-        "entries": entries,
-        "lines": lines,
-        "rejected": rejected,
-    }
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_two_halves_store_exactly_what_one_pass_stores(postgres, db, monkeypatch, case):
     client = ClientFactory()
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(client, number)
-    data = CASES[case](_rows(400))
+    data = CASES[case](es003_rows(400))
     halves = []
     original = staging.SecondHalf.outcome
 
@@ -228,14 +126,14 @@ def test_two_halves_store_exactly_what_one_pass_stores(postgres, db, monkeypatch
 
     monkeypatch.setattr(ingestion, "SPLIT_MIN_BYTES", 10**12)
     one_pass_report, _ = upload(client, "", data, filename="report.csv")
-    one_pass = _outcome(client, one_pass_report)
+    one_pass = import_outcome(client, one_pass_report)
     assert not halves
     with scope(client=client):
         Entry.objects.all().delete()  # with their lines, so that the second import starts from the same place
 
     monkeypatch.setattr(ingestion, "SPLIT_MIN_BYTES", 0)
     split_report, _ = upload(client, "", data, filename="report.csv", reprocess=True)
-    split = _outcome(client, split_report)
+    split = import_outcome(client, split_report)
 
     assert len(halves) == (0 if case in ONE_PASS else 1)
     assert split == one_pass
@@ -253,9 +151,9 @@ def test_the_second_half_process_leaves_no_files(postgres, db, monkeypatch, tmp_
 
     monkeypatch.setattr(tempfile, "tempdir", None)
     client = ClientFactory()
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(client, number)
-    report, _ = upload(client, "", _csv(_rows(200)), filename="report.csv")
+    report, _ = upload(client, "", es003_csv(es003_rows(200)), filename="report.csv")
     assert report.status == EntryReport.Status.SUCCEEDED and report.entries_created == 200
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("es003-second-half-")]
 
@@ -268,9 +166,9 @@ def test_a_failing_second_half_falls_back_to_one_pass(postgres, db, monkeypatch)
 
     monkeypatch.setattr(staging.SecondHalf, "outcome", broken)
     client = ClientFactory()
-    for number in IORS:
+    for number in SPLIT_IORS:
         importer_number(client, number)
-    report, _ = upload(client, "", _csv(_shuffled(_rows(200))), filename="report.csv")
+    report, _ = upload(client, "", es003_csv(shuffled(es003_rows(200))), filename="report.csv")
     assert report.status == EntryReport.Status.SUCCEEDED
     assert report.entries_created == 200 and report.rows_read == 600
     with scope(client=client):

@@ -9,7 +9,7 @@ from django_scopes import scope
 from entries.models import Entry, EntryLine
 from protests.models import Protest
 from protests.services import protest_drafts_build
-from tests.refunds.test_declarations import entry_number
+from tests.refunds.helpers import entry_number
 
 IOR_A = "12-345678900"
 

@@ -411,7 +411,7 @@ def test_caseload_counts_protests_and_alerts_flag_entries_in_no_draft(client, cl
 
 
 def test_an_allowed_protest_is_refunded_through_es022_by_entry(client_a, staff_a):
-    from tests.refunds.test_reconciliation import csv_bytes, process
+    from tests.refunds.helpers import csv_bytes, process
 
     allowed, denied = protest_entries(client_a, 2)
     (protest,) = build(client_a, staff_a)

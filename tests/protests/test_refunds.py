@@ -16,7 +16,7 @@ from protests import following
 from protests.models import ProtestEntry
 from refunds.selectors import caseload_ledger_totals, ledger_totals
 from tests.protests.helpers import build, protest_entries, today
-from tests.refunds.test_reconciliation import process
+from tests.refunds.helpers import process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "protests"
 PROTEST_NUMBER = "2704-26-000001"

@@ -5,7 +5,7 @@ from django_scopes import scope
 
 from protests.models import Protest
 from tests.protests.helpers import build, protest_entries
-from tests.refunds.test_declarations import entry_number
+from tests.refunds.helpers import entry_number
 
 
 def _url(client, protest, name: str) -> str:

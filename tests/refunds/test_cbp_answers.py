@@ -20,16 +20,18 @@ from entries.models import Entry
 from refunds.models import UNKNOWN_REASON_ACTION, Declaration, DeclarationEntry, RejectionReason
 from refunds.selectors import declaration_plan
 from refunds.services import declaration_entry_allow_refile
-from tests.refunds.test_declarations import (
+from refunds.services import declaration_record_filing as record_filing
+from tests.refunds.helpers import (
     FILED_ON,
     build,
     declarations_of,
     entry_number,
     make_entries,
     make_ready,
+    problems,
+    process,
+    row,
 )
-from tests.refunds.test_declarations import declaration_record_filing as record_filing
-from tests.refunds.test_reconciliation import problems, process, row
 
 CLAIM = "CAPE2611230001"
 HEADER = "ENTRY_NUMBER,CLAIM_NUMBER,STATUS,ERROR_DESCRIPTION"

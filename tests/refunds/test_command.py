@@ -8,7 +8,7 @@ from domain import cape
 from refunds.models import DeclarationEntry
 from refunds.selectors import declaration_plan
 from tests.entries.helpers import AS_OF
-from tests.refunds.test_declarations import build, entry_number, make_entries
+from tests.refunds.helpers import build, entry_number, make_entries
 
 
 def run(*args) -> tuple[str, str]:

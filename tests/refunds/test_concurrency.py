@@ -11,7 +11,7 @@ from django_scopes import scope
 from refunds.models import DeclarationEntry
 from refunds.services import declaration_batch_build
 from tests.entries.helpers import AS_OF
-from tests.refunds.test_declarations import make_entries
+from tests.refunds.helpers import make_entries
 
 
 def _require_postgresql(settings) -> None:

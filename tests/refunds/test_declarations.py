@@ -1,130 +1,30 @@
-"""Building CAPE declarations through the service: the files, the guards, the ledger and recording a filing.
+"""Building CAPE declarations through the service: the files, the guards, the ledger and recording a filing."""
 
-The helpers at the top are shared by the other refunds test modules.
-"""
-
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import AuditEvent
-from clients.onboarding import ach
-from clients.onboarding import services as onboarding_services
-from clients.onboarding.authorizations import filing_authorization_grant
 from domain import cape
-from domain.entry_numbers import check_digit
 from domain.interest import RateTable, estimate_interest
 from entries.models import Entry
 from refunds.models import Declaration, DeclarationEntry
-from refunds.selectors import declaration_content, declaration_plan
-from refunds.services import declaration_batch_build, declaration_discard, declaration_record_filing
+from refunds.selectors import declaration_plan
+from refunds.services import declaration_discard, declaration_record_filing
 from tests.entries.helpers import AS_OF, upload
-
-IOR_A = "12-345678900"
-# Declarations are built "today" in the portal's time zone, and a filing cannot predate its build.
-FILED_ON = timezone.localdate()
-
-
-def entry_number(index: int, filer: str = "ABC") -> str:
-    first_ten = f"{filer}{index:07d}"
-    return f"{first_ten}{check_digit(first_ten)}"
-
-
-# Facts that the pure rules classify to each path on any day from Phase 2's opening to 2027 (the path
-# stored with them is what a classification on the build day gives, so the plan, which classifies again
-# for its as-of day, agrees with it).
-PATH_FACTS = {
-    "cape_phase1": {"liquidation_status": "unliquidated"},
-    "cape_phase2": {"liquidation_status": "unliquidated", "reconciliation": True},
-    "protest": {"liquidation_status": "liquidated", "liquidation_date": AS_OF - timedelta(days=100)},
-    "finally_liquidated": {"liquidation_status": "liquidated", "liquidation_date": date(2025, 6, 2)},
-    "needs_data": {},
-    "excluded": {"liquidation_status": "unliquidated", "entry_type": "09"},
-    "not_affected": {"liquidation_status": "unliquidated", "ieepa_duty": Decimal("0")},
-    "section_122": {
-        "liquidation_status": "unliquidated",
-        "ieepa_duty": Decimal("0"),
-        "section_122_duty": Decimal("10.00"),
-    },
-    "": {},
-}
-
-
-def make_entries(
-    client,
-    count: int,
-    *,
-    start: int = 0,
-    path: str = "cape_phase1",
-    importer: str = IOR_A,
-    duty: str = "100.00",
-    summary: date | None = date(2025, 6, 2),
-    filer: str = "ABC",
-    **fields,
-) -> list[Entry]:
-    fields = {
-        "entry_type": "01",
-        "entry_date": date(2025, 5, 28),
-        "ieepa_duty": Decimal(duty),
-        **PATH_FACTS[path],
-        **fields,
-    }
-    with scope(client=client):
-        return Entry.objects.bulk_create(
-            [
-                Entry(
-                    client=client,
-                    entry_number=entry_number(start + i, filer),
-                    importer_number=importer,
-                    entry_summary_date=summary,
-                    refund_path=path,
-                    **fields,
-                )
-                for i in range(count)
-            ],
-            batch_size=5000,
-        )
-
-
-def make_ready(client, admin, importer_numbers=(IOR_A,)) -> None:
-    """ACE account done, ACH active, filing authorization given: ready to file."""
-    with scope(client=client):
-        onboarding_services.checklist_item_update(
-            actor=admin, client=client, key="ace_account", status="done"
-        )
-        ach.ach_enrollment_update(
-            actor=admin,
-            client=client,
-            bank_name="First Harbor Bank",
-            routing_number="021000021",
-            account_last_four="6789",
-            status="active",
-        )
-        filing_authorization_grant(
-            actor=admin, client=client, importer_numbers=list(importer_numbers), ip_address=None
-        )
-
-
-def build(client, actor, *, as_of: date = AS_OF, importer_number: str = ""):
-    with scope(client=client):
-        return declaration_batch_build(
-            actor=actor, client=client, as_of=as_of, importer_number=importer_number
-        )
-
-
-def declarations_of(batch) -> list[Declaration]:
-    with scope(client=batch.client):
-        return list(Declaration.objects.filter(batch=batch).order_by("sequence"))
-
-
-def file_bytes(declaration) -> bytes:
-    with scope(client=declaration.client):
-        return declaration_content(declaration=declaration)
+from tests.refunds.helpers import (
+    FILED_ON,
+    build,
+    declarations_of,
+    entry_number,
+    file_bytes,
+    make_entries,
+    make_ready,
+)
 
 
 def ledger(client) -> list[tuple]:

@@ -18,7 +18,7 @@ from domain.entry_numbers import check_digit
 from refunds.selectors import declaration_plan, importer_own_files
 from tests.entries.helpers import upload
 from tests.factories import importer_number
-from tests.refunds.test_declarations import (
+from tests.refunds.helpers import (
     FILED_ON,
     build,
     declarations_of,

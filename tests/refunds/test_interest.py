@@ -286,7 +286,7 @@ def test_entry_page_names_the_period_and_rates_of_its_estimate(client, client_a,
 def test_preview_names_the_period_and_rates_of_its_interest_estimate(client, client_a, staff_a):
     from django.urls import reverse
 
-    from tests.refunds.test_declarations import make_entries
+    from tests.refunds.helpers import make_entries
 
     make_entries(client_a, 2)  # entry summary date 2025-06-02
     client.force_login(staff_a)
@@ -301,7 +301,7 @@ def test_preview_names_the_period_and_rates_of_its_interest_estimate(client, cli
 
 
 def test_batch_and_declaration_pages_name_the_basis_of_their_estimate(client, client_a, staff_a):
-    from tests.refunds.test_declarations import build, declarations_of, make_entries
+    from tests.refunds.helpers import build, declarations_of, make_entries
 
     make_entries(client_a, 2)  # entry summary date 2025-06-02
     batch = build(client_a, staff_a)  # as of 2026-11-23
@@ -332,7 +332,7 @@ def test_without_any_rate_the_estimate_is_left_out_and_said_so(client_a, staff_a
 
     from refunds.models import InterestRate
     from refunds.selectors import NO_RATES_WARNING, declaration_plan
-    from tests.refunds.test_declarations import build, make_entries
+    from tests.refunds.helpers import build, make_entries
 
     InterestRate.objects.all().delete()
     make_entries(client_a, 2)

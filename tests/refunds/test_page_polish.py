@@ -2,10 +2,8 @@
 in words, one refund column that never shows two dashes, a CBP results page that links the declarations it
 answered for with their accepted/rejected split, and no dead Letters page left in the refunds app.
 
-Pages are read with a small HTML tree (stdlib html.parser) so assertions name cells and classes, not bytes.
+Pages are read with a small HTML tree (tests/html_tree.py) so assertions name cells and classes, not bytes.
 """
-
-from html.parser import HTMLParser
 
 import pytest
 from django.urls import NoReverseMatch, resolve, reverse
@@ -14,75 +12,16 @@ from django_scopes import scope
 
 from domain.entry_numbers import display
 from refunds.services import declaration_record_filing
-from tests.refunds.test_declarations import (
+from tests.html_tree import Node, tree
+from tests.refunds.helpers import (
     build,
+    csv_bytes,
     declarations_of,
     entry_number,
     make_entries,
     make_ready,
+    process,
 )
-from tests.refunds.test_reconciliation import csv_bytes, process
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict, parent=None):
-        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
-
-    @property
-    def classes(self) -> set[str]:
-        return set((self.attrs.get("class") or "").split())
-
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text() for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def find_all(self, tag: str = "", **attrs) -> list["Node"]:
-        found = []
-        for child in self.children:
-            if isinstance(child, Node):
-                if (not tag or child.tag == tag) and all(child.attrs.get(k) == v for k, v in attrs.items()):
-                    found.append(child)
-                found.extend(child.find_all(tag, **attrs))
-        return found
-
-    def by_id(self, element_id: str) -> "Node":
-        (node,) = self.find_all(id=element_id)
-        return node
-
-
-class _Tree(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.root = self.current = Node("document", {})
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not self.root and node.tag != tag:
-            node = node.parent
-        if node is not self.root:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def parse(html: str) -> Node:
-    parser = _Tree()
-    parser.feed(html)
-    return parser.root
-
-
-def tree(response) -> Node:
-    assert response.status_code == 200
-    return parse(response.content.decode())
 
 
 def url(name, client, **kwargs):
@@ -90,7 +29,7 @@ def url(name, client, **kwargs):
 
 
 def _file(client, staff, claim_number: str):
-    """Build and record the filing today (test_declarations.FILED_ON is a fixed date, before a build made on a
+    """Build and record the filing today (tests.refunds.helpers.FILED_ON is a fixed date, before a build made on a
     later day, which the filing refuses)."""
     (declaration,) = declarations_of(build(client, staff))
     with scope(client=client):

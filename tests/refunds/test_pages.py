@@ -12,16 +12,18 @@ from django.urls import reverse
 from django_scopes import scope
 
 from refunds.models import CbpReport, Declaration
-from tests.refunds.test_declarations import (
+from tests.refunds.helpers import (
     FILED_ON,
+    RESULTS,
     build,
+    csv_bytes,
     declarations_of,
     entry_number,
     file_bytes,
     make_entries,
     make_ready,
+    process,
 )
-from tests.refunds.test_reconciliation import RESULTS, csv_bytes, process
 
 
 def url(name, client, **kwargs):

@@ -13,73 +13,37 @@ from django_scopes import scope
 from clients.models import AuditEvent, ChecklistItem, OnboardingProfile
 from clients.onboarding.selectors import client_ready_to_file
 from entries.models import Entry
-from refunds.models import UNKNOWN_REASON_ACTION, CbpReport, CbpReportProblem, Declaration, DeclarationEntry
+from refunds.models import UNKNOWN_REASON_ACTION, CbpReport, Declaration, DeclarationEntry
 from refunds.selectors import client_rejections, declaration_plan, ledger_totals, rejection_queue
 from refunds.services import cbp_report_process, cbp_report_upload, declaration_entry_allow_refile
+from refunds.services import declaration_record_filing as record_filing
 from tests.conftest import wait_for
 from tests.entries.helpers import AS_OF
-from tests.refunds.test_declarations import (
+from tests.refunds.helpers import (
     FILED_ON,
+    OUTSIDER,
+    RESULTS,
+    E,
     build,
+    csv_bytes,
     declarations_of,
-    entry_number,
     make_entries,
     make_ready,
+    problems,
+    process,
+    row,
 )
-from tests.refunds.test_declarations import (
-    declaration_record_filing as record_filing,
-)
-
-E = [entry_number(i) for i in range(6)]  # the entries of the filed declaration, in file order
-OUTSIDER = entry_number(500, "XYZ")  # a valid number that is not the client's
-
-
-def csv_bytes(rows: list[list[str]], *, bom: bool = False, title: str = "") -> bytes:
-    lines = ([title, ""] if title else []) + [",".join(row) for row in rows]
-    text = "\r\n".join(lines) + "\r\n"
-    return (b"\xef\xbb\xbf" if bom else b"") + text.encode()
 
 
 def xlsx_bytes(rows: list[list]) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["CBP ACE Report"])
-    for row in rows:
-        sheet.append(row)
+    for cells in rows:
+        sheet.append(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def process(
-    client, actor, kind: str, content: bytes, *, name: str = "report.csv", declaration=None
-) -> CbpReport:
-    with scope(client=client):
-        report = cbp_report_upload(
-            actor=actor,
-            client=client,
-            kind=kind,
-            uploaded=SimpleUploadedFile(name, content),
-            declaration=declaration,
-            enqueue=False,
-        )
-        cbp_report_process(report=report)
-        report.refresh_from_db()
-    return report
-
-
-def problems(report) -> list[tuple]:
-    with scope(client=report.client):
-        return list(CbpReportProblem.objects.filter(report=report).values_list("row_number", "reason"))
-
-
-def row(client, number: str) -> DeclarationEntry:
-    with scope(client=client):
-        return DeclarationEntry.objects.select_related("reason", "declaration").get(
-            entry_number=number,
-            status__in=["pending", "accepted", "rejected"],
-            declaration__status__in=["filed", "accepted", "partially_rejected", "rejected"],
-        )
 
 
 @pytest.fixture
@@ -93,22 +57,6 @@ def filed(client_a, staff_a, admin_a):
         return record_filing(
             actor=staff_a, declaration=declaration, claim_number="CAPE-0001", filed_on=FILED_ON
         )
-
-
-RESULTS = [
-    ["Claim Number", "Entry Number", "Status", "Reason"],
-    ["CAPE-0001", E[0], "Accepted", ""],
-    ["CAPE-0001", E[1], "Accepted", ""],
-    ["CAPE-0001", E[2], "ACCEPTED", ""],
-    ["CAPE-0001", E[3], "Rejected", "Entry is subject to an active PROTEST"],
-    ["CAPE-0001", E[4], "Rejected", "Entry is flagged for reconciliation"],
-    ["CAPE-0001", E[5], "Rejected", "Something CBP never said before"],
-    ["CAPE-0001", OUTSIDER, "Accepted", ""],
-    ["CAPE-0001", entry_number(900), "Accepted", ""],
-    ["CAPE-9999", E[0], "Accepted", ""],
-    ["CAPE-0001", "3.16123E+10", "Accepted", ""],
-    ["CAPE-0001", E[0][:10] + "0" if E[0][10] != "0" else E[0][:10] + "1", "Accepted", ""],
-]
 
 
 def test_results_are_recorded_per_entry_and_unmatched_rows_reported(client_a, staff_a, filed):

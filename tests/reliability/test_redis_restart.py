@@ -20,8 +20,7 @@ from entries.services import report_upload
 from tests.conftest import wait_for
 from tests.entries.helpers import SAMPLES
 from tests.factories import ClientFactory, importer_number
-from tests.reliability.helpers import record_figures
-from tests.reliability.test_worker_killed_mid_import import IMPORTERS, ROWS, _large_report
+from tests.reliability.helpers import IMPORTERS, ROWS, large_report, record_figures
 
 pytestmark = pytest.mark.services
 
@@ -46,7 +45,7 @@ def test_worker_survives_a_redis_restart_mid_import_and_imports_the_next_upload(
     for number in IMPORTERS:
         importer_number(client, number)
     path = tmp_path / "es003_large.csv"
-    _large_report(path)
+    large_report(path)
     # As compose runs it: a prefork pool of two (with one process the worker happened to survive).
     worker = start_celery_worker(broker_url=private_redis.url, pool="prefork", concurrency=2)
 

@@ -18,18 +18,15 @@ from django.core.files import File
 from django.db import connection
 from django_scopes import scope, scopes_disabled
 
-from bench.ingest import _entry_number, generate_csv
 from entries import services
 from entries.models import Entry, EntryReport
 from entries.services import report_import, report_upload
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, importer_number
-from tests.reliability.helpers import record_figures
+from tests.reliability.helpers import IMPORTERS, ROWS, large_report, record_figures
 
 pytestmark = pytest.mark.services
 
-ROWS = 200_000
-IMPORTERS = ("27-418305200", "61-907734100")
 VISIBILITY_TIMEOUT = 5  # seconds; production waits an hour (CELERY_VISIBILITY_TIMEOUT)
 
 # What a user sees of an entry and a line: every column but ids, owners and timestamps.
@@ -48,19 +45,6 @@ LINE_COLUMNS = (
     "country_of_origin",
     "program",
 )
-
-
-def _large_report(path: Path) -> None:
-    """ROWS rows as bench/ingest.py makes them, the last few of them bad (so rejections are compared too)."""
-    generate_csv(path, ROWS - 2, IMPORTERS)
-    with path.open("r", newline="") as handle:
-        handle.readline()
-        good = handle.readline().rstrip("\r\n").split(",")
-    stray, bad_duty = list(good), list(good)
-    stray[0], stray[2] = _entry_number(10**6), "99-999999999"  # another importer's row
-    bad_duty[0], bad_duty[10] = _entry_number(10**6 + 1), "n/a"
-    with path.open("a", newline="") as handle:
-        handle.write(",".join(stray) + "\r\n" + ",".join(bad_duty) + "\r\n")
 
 
 def _client(slug: str):
@@ -109,7 +93,7 @@ def test_worker_killed_mid_import_redelivers_and_stores_exactly_an_uninterrupted
 ):
     client = _client("killed")
     path = tmp_path / "es003_large.csv"
-    _large_report(path)
+    large_report(path)
     env = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
     pool = "prefork" if victim == "pool-process" else "solo"
     worker = start_celery_worker(env=env, pool=pool)

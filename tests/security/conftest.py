@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 
 from tests.security import ledger
-from tests.test_tenant_matrix import inactive_a, loner, staff_nomfa_a, world  # noqa: F401 (fixtures shared here)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -19,24 +19,11 @@ from django_scopes import scope
 
 from clients.models import OnboardingProfile
 from clients.onboarding.digests import stale_digests_send
+from tests.security.helpers import database_text
 
 
 def _url(name, client, **kwargs):
     return reverse(f"clients:{name}", kwargs={"client_slug": client.slug, **kwargs})
-
-
-def _database_text() -> str:
-    """Every value of every column of every table, as text."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (names from introspection)
-            for row in cursor.fetchall():
-                for value in row:
-                    if isinstance(value, (bytes, memoryview)):
-                        value = bytes(value).decode("latin-1")
-                    chunks.append(str(value))
-    return "\n".join(chunks)
 
 
 def _mail_text() -> str:
@@ -68,7 +55,7 @@ def _pieces(account: str, width: int = 10) -> list[str]:
 @pytest.fixture
 def account(db) -> str:
     rng = random.Random()
-    before = _database_text()
+    before = database_text()
     while True:
         number = "".join(rng.choice("0123456789") for _ in range(14))
         if not any(piece in before for piece in _pieces(number)):
@@ -114,7 +101,7 @@ def test_full_account_number_is_nowhere_after_onboarding(
     connection.force_debug_cursor = False
 
     places = {
-        "the database": _database_text(),
+        "the database": database_text(),
         "the logs": "\n".join(
             r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
             for r in caplog.records

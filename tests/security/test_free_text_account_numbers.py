@@ -23,7 +23,7 @@ from clients.models import ChecklistItem, OnboardingProfile
 from clients.onboarding.forms import Form5106Form, ItemUpdateForm, ReviewForm
 from entries.forms import EntryFlagsForm
 from refunds.forms import AllowRefileForm, FilingForm
-from tests.security.test_bank_numbers import _database_text
+from tests.security.helpers import database_text
 
 ACCOUNT = "72579151172885"
 TYPED = [ACCOUNT, "7257 9151 1728 85", "7257-9151-1728-85", "acct 72579151", "Pat 0012345678 Doe"]
@@ -128,7 +128,7 @@ def test_checklist_notes_and_the_5106_contact_name_keep_no_account_number(client
 
     for response in (notes, contact):
         assert response.status_code == 200 and ACCOUNT_NUMBER_MESSAGE in response.content.decode()
-    assert ACCOUNT not in _database_text()
+    assert ACCOUNT not in database_text()
     with scope(client=client_a):
         assert not ChecklistItem.objects.filter(notes__contains="7257").exists()
         assert not OnboardingProfile.objects.filter(poc_name__contains="7257").exists()
@@ -141,7 +141,7 @@ def test_entry_flag_note_keeps_no_account_number(client, world, staff_a):
     response = client.post(url, {"protest": "on", "note": f"wire to {ACCOUNT}"})
 
     assert response.status_code == 200 and ACCOUNT_NUMBER_MESSAGE in response.content.decode()
-    assert ACCOUNT not in _database_text()
+    assert ACCOUNT not in database_text()
 
 
 def test_letter_details_keep_no_account_number(client, client_a, staff_a):
@@ -154,4 +154,4 @@ def test_letter_details_keep_no_account_number(client, client_a, staff_a):
     response = client.post(url, data)
 
     assert response.status_code == 200 and ACCOUNT_NUMBER_MESSAGE in response.content.decode()
-    assert ACCOUNT not in _database_text()
+    assert ACCOUNT not in database_text()

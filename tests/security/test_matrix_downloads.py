@@ -14,15 +14,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from tests.security import ledger
-from tests.test_tenant_matrix import (
-    ADMIN_ONLY,
-    INSIDERS,
-    OBJECT_KWARGS,
-    OUTSIDERS,
-    ROLES,
-    assert_no_a_data,
-    body,
-)
+from tests.tenant_world import ADMIN_ONLY, INSIDERS, OBJECT_KWARGS, OUTSIDERS, ROLES, assert_no_a_data, body
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"ALPHA-LOGO" + b"\x00" * 16
 

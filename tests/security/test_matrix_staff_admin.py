@@ -20,9 +20,9 @@ from clients.models import Client, LetterBatch, TenantModel
 from domain.vocabulary import DeadlineKind
 from entries.models import BrokerReport, Entry
 from entries.reminders import services as reminder_services
+from tests.html_tree import INLINE_HANDLER, INLINE_SCRIPT
 from tests.security import ledger
-from tests.test_security import INLINE_HANDLER, INLINE_SCRIPT
-from tests.test_tenant_matrix import A_MARKERS, INSIDERS, ROLES, assert_no_a_data, body
+from tests.tenant_world import A_MARKERS, INSIDERS, ROLES, assert_no_a_data, body
 
 
 @pytest.fixture
