@@ -200,6 +200,10 @@ def import_report(
             complete, problem = _stage_file(
                 path, source, stage, result, allowed_importers, registry, on_progress
             )
+            # The reading is over: its final count is shown whatever happens next, so a rejected file
+            # reads the same figures whether it was staged in one pass or in two halves (whose progress,
+            # polled while the second half runs, would otherwise depend on the machine's speed).
+            on_progress(result.rows_read, None, "Reading rows…")
             if not complete:
                 # The parser stopped early (an unclosed quote, an unreadable sheet): importing what came
                 # before would look complete and silently lose the rest.

@@ -219,7 +219,7 @@ def test_progress_is_reported_while_rows_are_read(importer, monkeypatch):
             on_progress=lambda done, total, message: calls.append((done, total, message)),
         )
     reading = [c for c in calls if c[2] == "Reading rows…"]
-    assert [c[0] for c in reading] == [100, 200, 300, 400]
+    assert [c[0] for c in reading] == [100, 200, 300, 400, 470]  # the last: the reading's final count
     assert all(total is None or total >= done for done, total, _ in reading)
     assert calls[-1] == (470, 470, "Storing entries…")
 
