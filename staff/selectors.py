@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -294,13 +294,17 @@ def _nearest_of_each_client(due, client_ids: list[int], count: int) -> list[Entr
     if connection.vendor != "postgresql":
         return list(due.filter(client_ids_in(client_ids))[:count])
     per_client, params = due.filter(client_id=RawSQL("caseload.id", ()))[:count].query.sql_with_params()
-    return list(
-        Entry.objects.raw(
-            f"SELECT due.* FROM unnest(%s::bigint[]) AS caseload(id) CROSS JOIN LATERAL ({per_client}) AS due "
-            "ORDER BY due.next_deadline, due.entry_number LIMIT %s",
-            [client_ids, *params, count],
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner costs the 2,000 probes highly and so compiled the query (JIT): at 5,000,000 entries
+        # that took 1-1.5 s of a query that runs in 0.4 s under load without it.
+        cursor.execute("SET LOCAL jit = off")
+        return list(
+            Entry.objects.raw(
+                f"SELECT due.* FROM unnest(%s::bigint[]) AS caseload(id) CROSS JOIN LATERAL ({per_client}) AS due "
+                "ORDER BY due.next_deadline, due.entry_number LIMIT %s",
+                [client_ids, *params, count],
+            )
         )
-    )
 
 
 @dataclass
