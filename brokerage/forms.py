@@ -1,4 +1,9 @@
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 
 
 def add_service_errors(form, error: ValidationError) -> None:
@@ -8,6 +13,33 @@ def add_service_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def submit_form(
+    request,
+    form,
+    call: Callable[..., Any],
+    *,
+    success: str | Callable[[Any], str],
+    done: HttpResponse | Callable[[Any], HttpResponse],
+    page: Callable[[Any], HttpResponse],
+) -> HttpResponse:
+    """The thin view's one shape: form -> one service call -> message and redirect.
+
+    `call(**form.cleaned_data)` makes the service call. When it succeeds, `success` is the message (or makes
+    it from the service's result) and `done` the response (or makes it from the result). When the form is
+    invalid or the service refuses it (ValidationError), `page(form)` shows the form with its errors, the
+    service's beside the field they name.
+    """
+    if form.is_valid():
+        try:
+            result = call(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, success(result) if callable(success) else success)
+            return done(result) if callable(done) else done
+    return page(form)
 
 
 ACCOUNT_NUMBER_MESSAGE = (

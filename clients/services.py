@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_scopes import scope, scopes_disabled
 
+from brokerage.queueing import enqueue_on_commit
 from brokerage.spreadsheets import safe_cell
 from brokerage.words import plural
 
@@ -365,12 +366,10 @@ def staff_unassign(*, actor: User, client: Client, staff: User) -> None:
 
 
 def audit_export_request(*, actor: User, client: Client) -> AuditExport:
-    from .tasks import build_audit_export
-
     with transaction.atomic():
         export = AuditExport.objects.create(client=client, created_by=actor)
         audit.record(client=client, actor=actor, action="client.audit_export_requested", subject=export)
-        transaction.on_commit(lambda: build_audit_export.delay(export.pk))
+        enqueue_on_commit("clients.tasks.build_audit_export", export.pk)
     return export
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from import_export.admin import ExportMixin
 
+from brokerage.queueing import enqueue_on_commit
 from clients.admin import ImportExportRights, TenantReadOnly
 
 from .models import Chapter99Rule, Entry, EntryLine, EntryReport
@@ -53,16 +54,8 @@ class Chapter99RuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        _reclassify_on_commit()
+        enqueue_on_commit("entries.tasks.reclassify_after_registry_change")
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        _reclassify_on_commit()
-
-
-def _reclassify_on_commit() -> None:
-    from django.db import transaction
-
-    from .tasks import reclassify_after_registry_change
-
-    transaction.on_commit(reclassify_after_registry_change.delay)
+        enqueue_on_commit("entries.tasks.reclassify_after_registry_change")

@@ -14,6 +14,7 @@ from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from brokerage.queueing import enqueue, enqueue_on_commit
 from brokerage.storage import local_path
 from brokerage.words import plural
 from clients import audit
@@ -28,6 +29,9 @@ from .models import EntryReport
 from .registry import current_registry
 
 logger = logging.getLogger(__name__)
+
+# Queued on upload and again by the sweeper (reports_sweep_queued) when the broker was down.
+IMPORT_TASK = "entries.tasks.import_entry_report"
 
 
 def check_upload_size(uploaded) -> None:
@@ -140,23 +144,8 @@ def report_upload(
             },
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(report.pk))
+            enqueue_on_commit(IMPORT_TASK, report.pk)
     return report, True
-
-
-def _enqueue(report_id: int) -> None:
-    """Queue the import; when the broker is unreachable the report stays queued for the sweeper."""
-    from .tasks import import_entry_report
-
-    try:
-        # One connection attempt: while Redis is down the upload answers at once instead of after the
-        # pooled connection's retries (broker_connection_timeout, about 6 s per file).
-        with import_entry_report.app.connection_for_write(transport_options={"max_retries": 0}) as broker:
-            import_entry_report.apply_async((report_id,), retry=False, connection=broker)
-    except Exception:  # kombu raises several connection error types; none may lose the upload
-        logger.warning(
-            "Could not queue the import of report %s; the sweeper will retry", report_id, exc_info=True
-        )
 
 
 SWEEP_AFTER = timedelta(minutes=2)
@@ -178,7 +167,7 @@ def reports_sweep_queued(*, now=None) -> list[int]:
         )
         ids += _orphaned_imports()
     for report_id in ids:
-        _enqueue(report_id)
+        enqueue(IMPORT_TASK, report_id)
     return ids
 
 

@@ -1,34 +1,23 @@
 """Thin tasks: ids in, fetch, enter the client's scope, one service call."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django_scopes import scope
 
 from brokerage.bulk import asynchronous_commit
+from brokerage.queueing import RETRY_ON_DATABASE_GONE, ScopedTask
 
 from .services import report_claim, report_import, report_import_lease
 
-# The database went away (a restart, a failover, a dropped connection): try again after 5, 10, 20, 40, 80
-# and 160 s (about five minutes in all). Celery's Django fix-up drops the broken connection before the
-# next run, so the retry reconnects.
-RETRY_ON_DATABASE_GONE = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 5,
-    "retry_backoff_max": 5 * 60,
-    "retry_jitter": False,
-    "max_retries": 6,
-}
 
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(base=ScopedTask, bind=True, acks_late=True, reject_on_worker_lost=True)
 def import_entry_report(self, report_id: int) -> None:
     # A message delivered again (its worker died, or the sweeper queued it too) finds the report finished,
     # or leased by a live worker, and stops; one whose worker died takes the import over (see the lease).
     with report_import_lease(report_id=report_id) as leased:
         if leased is False:
             return
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        report = report_claim(report_id=report_id, leased=leased, redelivered=redelivered)
+        report = report_claim(report_id=report_id, leased=leased, redelivered=self.redelivered)
         if report is None:
             return
         with scope(client=report.client):

@@ -1,11 +1,9 @@
 """Entry and report pages of a client (run in the client's scope)."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +11,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
-from brokerage.spreadsheets import safe_cell
+from brokerage.spreadsheets import csv_download, safe_cell
 from brokerage.storage import file_response
 from domain.deadlines import CURRENT_RULES
 from domain.interest import estimate_interest
@@ -103,23 +101,11 @@ def report_errors_csv(request, client_slug, public_id):
             "row_number", "entry_number", "column", "reason"
         )
     )
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
-    def stream():
-        yield writer.writerow(["row", "entry_number", "column", "reason"])
-        for row in rows:
-            yield writer.writerow([safe_cell(v) for v in row])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv")
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"errors-{report.original_name.rsplit('.', 1)[0][:60]}.csv"
+    return csv_download(
+        header=["row", "entry_number", "column", "reason"],
+        rows=([safe_cell(v) for v in row] for row in rows),
+        filename=f"errors-{report.original_name.rsplit('.', 1)[0][:60]}.csv",
     )
-    return response
 
 
 def report_file(request, client_slug, public_id):
@@ -266,35 +252,22 @@ def _export(client, entries, fmt: str, today):
     rows = human_rows(stored_export_rows(entries=entries))
     filename = f"entries-{client.slug}-{today.isoformat()}.{fmt}"
     if fmt == "csv":
+        return csv_download(header=EXPORT_COLUMNS, rows=rows, filename=filename)
+    import io
 
-        class Echo:
-            def write(self, value):
-                return value
+    from openpyxl import Workbook
 
-        writer = csv.writer(Echo())
-
-        def stream():
-            yield writer.writerow(EXPORT_COLUMNS)
-            for row in rows:
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(stream(), content_type="text/csv")
-    else:
-        import io
-
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("Entries")
-        sheet.append(list(EXPORT_COLUMNS))
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Entries")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

@@ -16,6 +16,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from brokerage.queueing import enqueue_on_commit
 from brokerage.storage import local_path
 from clients import audit
 from clients.jobs import job_fail, job_progress, job_start, job_succeed
@@ -77,17 +78,8 @@ def protest_decision_list_upload(
             },
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(upload.pk))
+            enqueue_on_commit("protests.tasks.apply_protest_decision_list", upload.pk)
     return upload
-
-
-def _enqueue(upload_id: int) -> None:
-    from .tasks import apply_protest_decision_list
-
-    try:
-        apply_protest_decision_list.apply_async((upload_id,), retry=False)
-    except Exception:  # a broker outage must not lose the upload: the row stays queued
-        logger.warning("Could not queue protest decision list %s", upload_id, exc_info=True)
 
 
 def _read(upload: ProtestDecisionList) -> tuple[dict[str, Decided], dict[str, int], list[list]]:

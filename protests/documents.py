@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from pypdf import PdfReader
 
+from brokerage.queueing import enqueue_on_commit
 from clients import audit
 from clients.jobs import job_fail, job_start, job_succeed
 from clients.models import User
@@ -151,8 +152,6 @@ def protest_pdf_bytes(*, protest: Protest, lines: list[ProtestEntry] | None = No
 
 def protest_document_request(*, actor: User, protest: Protest) -> ProtestDocument:
     """Create a job row for the protest's PDF and render it in the background."""
-    from .tasks import render_protest_document
-
     with transaction.atomic():
         document = ProtestDocument.objects.create(client=protest.client, protest=protest, created_by=actor)
         audit.record(
@@ -162,7 +161,7 @@ def protest_document_request(*, actor: User, protest: Protest) -> ProtestDocumen
             subject=protest,
             data={"document": str(document.public_id)},
         )
-        transaction.on_commit(lambda: render_protest_document.delay(document.pk))
+        enqueue_on_commit("protests.tasks.render_protest_document", document.pk)
     return document
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
-from brokerage.forms import add_service_errors
+from brokerage.forms import add_service_errors, submit_form
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
 from brokerage.words import plural
@@ -125,17 +125,18 @@ def _detail_context(request, protest, **forms):
 
 
 def _detail_form(request, protest, form, name: str, call, success):
-    """Form -> one service call -> message, on a protest's page: back to the page when it worked, the page with
-    the form's errors (the service's included) when not. `success` is the message, or makes it from the data."""
-    if form.is_valid():
-        try:
-            call(**form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, success(form.cleaned_data) if callable(success) else success)
-            return redirect(protest)
-    return render(request, "protests/detail.html", _detail_context(request, protest, **{name: form}))
+    """A form of a protest's page: back to the page when the service took it, the page with the form's errors
+    when not. `success` is the message, or makes it from the form's data."""
+    return submit_form(
+        request,
+        form,
+        call,
+        success=(lambda _: success(form.cleaned_data)) if callable(success) else success,
+        done=redirect(protest),
+        page=lambda form: render(
+            request, "protests/detail.html", _detail_context(request, protest, **{name: form})
+        ),
+    )
 
 
 def protest_detail(request, client_slug, public_id):

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from brokerage.bulk import write_rows
+from brokerage.queueing import enqueue_on_commit
 from clients import audit
 from clients.jobs import job_fail, job_start, job_succeed
 from clients.models import Client, User
@@ -449,17 +450,8 @@ def cbp_report_upload(
             data={"kind": kind, "file": name, "sha256": report.sha256, "bytes": uploaded.size},
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(report.pk))
+            enqueue_on_commit("refunds.tasks.reconcile_cbp_report", report.pk)
     return report
-
-
-def _enqueue(report_id: int) -> None:
-    from .tasks import reconcile_cbp_report
-
-    try:
-        reconcile_cbp_report.apply_async((report_id,), retry=False)
-    except Exception:  # a broker outage must not lose the upload: the row stays queued and can be re-queued
-        logger.warning("Could not queue CBP report %s", report_id, exc_info=True)
 
 
 def cbp_report_process(*, report: CbpReport) -> CbpReport:

@@ -1,12 +1,10 @@
 """CAPE claims and CBP reports of a client (run in the client's scope); letters live in clients."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from brokerage.forms import add_service_errors
-from brokerage.spreadsheets import safe_cell
+from brokerage.spreadsheets import csv_download, safe_cell
 from brokerage.storage import file_response
 from brokerage.words import plural
 from clients.tenancy import ADMIN_ROLES
@@ -366,21 +364,11 @@ def report_problems_csv(request, client_slug, public_id):
     rows = selectors.report_problems(report=report).values_list(
         "row_number", "entry_number", "claim_number", "reason"
     )
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
-    def stream():
-        yield writer.writerow(["row", "entry_number", "claim_number", "reason"])
-        for row in rows.iterator(chunk_size=5000):
-            yield writer.writerow([safe_cell(v) for v in row])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv")
-    response["Content-Disposition"] = content_disposition_header(True, f"unmatched-{report.public_id}.csv")
-    return response
+    return csv_download(
+        header=["row", "entry_number", "claim_number", "reason"],
+        rows=([safe_cell(v) for v in row] for row in rows.iterator(chunk_size=5000)),
+        filename=f"unmatched-{report.public_id}.csv",
+    )
 
 
 def report_file(request, client_slug, public_id):

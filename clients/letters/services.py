@@ -19,6 +19,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from brokerage.queueing import enqueue_on_commit
+
 from .. import audit
 from ..jobs import job_fail, job_progress, job_start, job_succeed
 from ..models import Client, Letter, LetterBatch, User
@@ -118,15 +120,13 @@ def _create_letter(
 
 def letter_request(*, actor: User, client: Client, data: dict) -> Letter:
     """Create the next version of a letter and render it in the background."""
-    from .tasks import render_letter
-
     if data.get("kind") not in SPECS:
         raise ValueError(f"Unknown letter kind: {data.get('kind')!r}")
     if data["kind"] in ENTRY_NUMBER_KINDS and (problems := entry_number_problems(data.get("details", []))):
         raise ValidationError({"details": problems})
     with transaction.atomic():
         letter = _create_letter(actor=actor, client=client, data=data)
-        transaction.on_commit(lambda: render_letter.delay(letter.pk))
+        enqueue_on_commit("clients.letters_tasks.render_letter", letter.pk)
     return letter
 
 
@@ -162,15 +162,13 @@ def letter_build(*, letter: Letter) -> Letter:
 
 
 def letter_batch_request(*, actor: User, kind: str, clients: list[Client]) -> LetterBatch:
-    from .tasks import render_letter_batch
-
     if kind not in BATCH_KINDS:
         raise ValueError(f"{kind} letters need per-client facts and cannot be made in a batch")
     with transaction.atomic():
         batch = LetterBatch.objects.create(
             kind=kind, client_ids=[c.pk for c in clients], created_by=actor, total_count=len(clients)
         )
-        transaction.on_commit(lambda: render_letter_batch.delay(batch.pk))
+        enqueue_on_commit("clients.letters_tasks.render_letter_batch", batch.pk)
     return batch
 
 

@@ -6,17 +6,16 @@ messages, the beat schedule and settings.TASK_QUEUES name tasks by it.
 
 from celery import shared_task
 from celery.signals import worker_init
-from django_scopes import scope, scopes_disabled
+
+from brokerage.queueing import ScopedTask
 
 from ..models import Letter, LetterBatch
 from .services import letter_batch_build, letter_build, letter_pdf
 
 
-@shared_task(name="clients.letters_tasks.render_letter", acks_late=True)
-def render_letter(letter_id: int) -> None:
-    with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
-        letter = Letter.objects.select_related("client").get(pk=letter_id)
-    with scope(client=letter.client):
+@shared_task(name="clients.letters_tasks.render_letter", base=ScopedTask, bind=True, acks_late=True)
+def render_letter(self, letter_id: int) -> None:
+    with self.client_scope(Letter, letter_id) as letter:
         letter_build(letter=letter)
 
 

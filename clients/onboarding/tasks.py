@@ -10,7 +10,8 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+
+from brokerage.queueing import ScopedTask
 
 from ..models import CodeWindow
 from .code_window import code_window_send_reminder
@@ -31,15 +32,15 @@ def send_due_code_window_reminders() -> int:
 
 @shared_task(
     name="clients.onboarding_tasks.send_code_window_reminder",
+    base=ScopedTask,
+    bind=True,
     acks_late=True,
     autoretry_for=(OSError,),
     retry_backoff=60,
     max_retries=3,
 )
-def send_code_window_reminder(window_id: int) -> bool:
-    with scopes_disabled():  # the id alone does not tell the client; look it up, then enter its scope
-        window = CodeWindow.objects.select_related("client").get(pk=window_id)
-    with scope(client=window.client):
+def send_code_window_reminder(self, window_id: int) -> bool:
+    with self.client_scope(CodeWindow, window_id) as window:
         return code_window_send_reminder(window=window, now=timezone.now())
 
 

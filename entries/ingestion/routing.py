@@ -19,6 +19,7 @@ from django.core.files import File
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
+from brokerage.queueing import enqueue_on_commit
 from brokerage.spreadsheets import safe_cell
 from brokerage.storage import local_path
 from brokerage.words import plural
@@ -68,14 +69,8 @@ def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
             return report
         report.file.save(f"{report.sha256[:16]}.upload", File(uploaded), save=False)
         report.save()
-        transaction.on_commit(lambda: _enqueue(report.pk))
+        enqueue_on_commit("entries.tasks.route_broker_report", report.pk)
     return report
-
-
-def _enqueue(report_id: int) -> None:
-    from ..tasks import route_broker_report
-
-    route_broker_report.delay(report_id)
 
 
 def _columns(source) -> list[str]:
