@@ -139,6 +139,8 @@ def test_the_ledger_figures_include_refunds_on_allowed_protests(client, client_a
     client.force_login(staff_a)
     page = client.get(reverse("staff:cape")).content.decode()
     assert "Alpha Imports LLC" in page and "$140.00" in page
+    page = client.get(reverse("staff:caseload")).content.decode()  # the caseload's refunded column
+    assert "$140.00" in page
 
 
 def test_a_refund_for_a_pending_protest_entry_is_not_matched(client_a, staff_a):
