@@ -20,6 +20,18 @@ LIQUIDATION_STATUSES = (
 OPEN_STATUSES = frozenset({"unliquidated", "pending", "suspended", "extended", "under_review"})
 LIQUIDATED_STATUSES = frozenset({"liquidated", "reliquidated"})
 
+# The word ACE writes for each status: the canonical ES-003 files the broker-wide report is split into carry
+# these (the reader, domain/es003/values.py, also takes ACE's other spellings).
+ACE_STATUS_WORDS = {
+    "unliquidated": "Not Liquidated",
+    "liquidated": "Liquidated",
+    "suspended": "Suspended",
+    "extended": "Extended",
+    "under_review": "Under Review",
+    "reliquidated": "Reliquidated",
+    "pending": "Pending",
+}
+
 # The liquidation statuses of LIQUIDATION_STATUSES as a person reads them.
 LIQUIDATION_STATUS_LABELS = {
     "unliquidated": "Unliquidated",
@@ -106,3 +118,11 @@ DEADLINE_LABELS = {
     DeadlineKind.PROTEST_HORIZON: "protest deadline if it liquidates on schedule (the 494th day)",
     DeadlineKind.COURT_DEADLINE: "court deadline (CIT action against the protest's denial)",
 }
+
+# The deadlines after which a refund is lost: people are reminded of them, the calendar feed carries them,
+# the dashboard sums them (DeadlineFigures) and the caseload's alerts list them.
+REMINDED_DEADLINE_KINDS = (
+    DeadlineKind.CAPE_WINDOW_CLOSES.value,
+    DeadlineKind.PROTEST_DEADLINE.value,
+    DeadlineKind.COURT_DEADLINE.value,
+)

@@ -1,6 +1,7 @@
 """Entry exports: the export_entries command's CSV and the entries page's CSV/XLSX downloads."""
 
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ from django.db.models import QuerySet
 
 from brokerage.spreadsheets import safe_cell
 from clients.models import Client
+from domain.classification import Classification
 
 from .models import Entry
 from .reclassification import FACT_FIELDS, classify_facts
@@ -35,6 +37,10 @@ EXPORT_COLUMNS = (
 )
 
 
+# The columns the classification as of the day gives; the others are the entry's stored facts.
+_CLASSIFIED = frozenset(field.name for field in fields(Classification)) & set(EXPORT_COLUMNS)
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -53,26 +59,7 @@ def entry_export_rows(*, client: Client, as_of: date, entries: QuerySet | None =
     for facts in entries.order_by("entry_number").values(*FACT_FIELDS, *extra).iterator(chunk_size=5000):
         c = classify_facts(facts, as_of=as_of, registry=registry)
         yield [
-            _text(v)
-            for v in (
-                facts["entry_number"],
-                c.refund_path,
-                c.exclusion_reason,
-                c.ieepa_duty,
-                c.section_122_duty,
-                c.projected_liquidation,
-                c.cape_window_closes,
-                c.protest_deadline,
-                c.next_deadline,
-                c.next_deadline_kind,
-                facts["entry_type"],
-                facts["importer_number"],
-                facts["entry_date"],
-                facts["entry_summary_date"],
-                facts["liquidation_status"],
-                facts["liquidation_date"],
-                c.explanation,
-            )
+            _text(getattr(c, column) if column in _CLASSIFIED else facts[column]) for column in EXPORT_COLUMNS
         ]
 
 

@@ -18,9 +18,10 @@ from django.db.models.functions import Coalesce
 from django_scopes import scopes_disabled
 
 from brokerage.bulk import asynchronous_commit
+from domain.vocabulary import REMINDED_DEADLINE_KINDS
 
 from . import hooks
-from .models import REMINDED_DEADLINE_KINDS, DeadlineFigures, Entry, PathFigures
+from .models import DeadlineFigures, Entry, PathFigures
 
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=18, decimal_places=2))
 _LOCK_NAMESPACE = 7007  # pg_advisory_xact_lock(namespace, client id): one refresh of a client at a time

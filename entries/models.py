@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
-from domain.vocabulary import PATH_LABELS, DeadlineKind
+from domain.vocabulary import PATH_LABELS
 
 
 class EntryReport(Job):
@@ -73,15 +73,6 @@ class RowRejection(TenantModel):
 # One source: the paths and their labels are domain.vocabulary's; these are the model's choices of them.
 RefundPath = models.TextChoices(
     "RefundPath", [(path.name, (path.value, label)) for path, label in PATH_LABELS.items()]
-)
-
-
-# The CAPE window, protest and court deadlines (entries.reminders.rules.REMINDED_KINDS): the deadlines
-# DeadlineFigures sums.
-REMINDED_DEADLINE_KINDS = (
-    DeadlineKind.CAPE_WINDOW_CLOSES.value,
-    DeadlineKind.PROTEST_DEADLINE.value,
-    DeadlineKind.COURT_DEADLINE.value,
 )
 
 
@@ -219,7 +210,7 @@ class DeadlineFigures(TenantModel):
     """
 
     day = models.DateField()
-    # The entries' next_deadline_kind: one of REMINDED_DEADLINE_KINDS.
+    # The entries' next_deadline_kind: one of domain.vocabulary.REMINDED_DEADLINE_KINDS.
     kind = models.CharField(max_length=40, db_default="")
     entries = models.PositiveIntegerField(default=0)
     ieepa = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))

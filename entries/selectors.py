@@ -83,12 +83,12 @@ def filtered_entries(*, client: Client, params, today):
         entries = entries.filter(importer_number=params["importer"])
     window = params.get("window", "")
     if window in DEADLINE_WINDOWS:
-        from .reminders.rules import REMINDED_KINDS
+        from domain.vocabulary import REMINDED_DEADLINE_KINDS
 
         # Deadlines as FIGURES["due_30"] counts them: a CAPE window or protest deadline, not a projected
         # liquidation, so that "deadline within 30 days" lists the entries the figure adds up.
         entries = entries.filter(
-            next_deadline_kind__in=REMINDED_KINDS,
+            next_deadline_kind__in=REMINDED_DEADLINE_KINDS,
             next_deadline__gte=today,
             next_deadline__lte=today + timedelta(days=DEADLINE_WINDOWS[window]),
         )

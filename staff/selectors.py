@@ -36,8 +36,8 @@ from brokerage.lookups import client_ids_in
 from clients.models import Client, StaffAssignment, User
 from clients.onboarding.checklist import readiness
 from clients.selectors import caseload_clients
+from domain.vocabulary import REMINDED_DEADLINE_KINDS
 from entries.models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
-from entries.reminders.rules import REMINDED_KINDS
 from entries.selectors import headline_figures
 
 CHART_WEEKS = 13  # the next 90 days, week by week
@@ -362,7 +362,7 @@ def deadline_alerts(
                 if cutoff is None and ahead > limit:
                     cutoff = day
         due = Entry.objects.filter(
-            next_deadline_kind__in=REMINDED_KINDS,
+            next_deadline_kind__in=REMINDED_DEADLINE_KINDS,
             next_deadline__gte=start,
             next_deadline__lte=last,
         ).only(

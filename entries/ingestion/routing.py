@@ -27,20 +27,13 @@ from clients.jobs import job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from clients.tenancy import visible_clients
 from domain.es003 import parsing
+from domain.vocabulary import ACE_STATUS_WORDS
 
 from ..models import BrokerReport
 from ..services import report_import, report_upload
 from . import upload_checks
 
 PROGRESS_EVERY_ROWS = 25_000
-_STATUS_WORDS = {
-    "unliquidated": "Not Liquidated",
-    "liquidated": "Liquidated",
-    "suspended": "Suspended",
-    "extended": "Extended",
-    "under_review": "Under Review",
-    "reliquidated": "Reliquidated",
-}
 
 
 def _canonical_ior(number: str | None) -> str:
@@ -86,7 +79,7 @@ def _cell(field: str, value) -> str:
     if isinstance(value, date):
         return value.strftime("%m/%d/%Y")
     if field == "liquidation_status":
-        return _STATUS_WORDS.get(value, value)
+        return ACE_STATUS_WORDS.get(value, value)
     return str(value)
 
 

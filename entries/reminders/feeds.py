@@ -15,9 +15,9 @@ from django_scopes import scopes_disabled
 from clients.models import CalendarFeed
 from clients.tenancy import visible_clients
 from domain.calendar import deadline_calendar
+from domain.vocabulary import REMINDED_DEADLINE_KINDS
 
 from ..models import Entry
-from .rules import REMINDED_KINDS
 from .services import _prodid, calendar_deadline
 
 FEED_DAYS = 365
@@ -33,7 +33,7 @@ def feed_deadlines(*, user, today):
         return list(
             Entry.objects.filter(
                 client_id__in=client_ids,
-                next_deadline_kind__in=REMINDED_KINDS,
+                next_deadline_kind__in=REMINDED_DEADLINE_KINDS,
                 next_deadline__gte=today,
                 next_deadline__lte=today + timedelta(days=FEED_DAYS),
             )

@@ -4,18 +4,11 @@ Pure: plain values in, plain values out. The daily scan applies the same thresho
 (reminders.services.threshold_expression) and the tests check both against these functions.
 """
 
-
-from domain.vocabulary import DEADLINE_LABELS, DeadlineKind, RefundPath
+from domain.vocabulary import DEADLINE_LABELS
 
 THRESHOLDS = (30, 14, 7, 2)  # days before a deadline
 CRITICAL_DAYS = 7  # reminders at 7 and 2 days cannot be switched off
 ESCALATION_DAYS = 7  # the client has not acted a week before: the assigned staff hear about it
-REMINDED_KINDS = (
-    DeadlineKind.CAPE_WINDOW_CLOSES.value,
-    DeadlineKind.PROTEST_DEADLINE.value,
-    DeadlineKind.COURT_DEADLINE.value,
-)
-FILEABLE_PATHS = (RefundPath.CAPE_PHASE1.value, RefundPath.CAPE_PHASE2.value)
 
 
 def threshold_for(days_left: int) -> int | None:

@@ -37,7 +37,9 @@ from clients.models import (
     User,
 )
 from domain.calendar import CalendarDeadline, deadline_calendar
+from domain.eligibility import CAPE_PATHS
 from domain.entry_numbers import display
+from domain.vocabulary import REMINDED_DEADLINE_KINDS
 
 from .. import hooks
 from ..models import Entry, EntryHistory, RefundPath
@@ -45,8 +47,6 @@ from ..reclassification import RULE_SET_NOTE_PREFIX
 from ..selectors import FIGURES, headline_figures
 from .rules import (
     ESCALATION_DAYS,
-    FILEABLE_PATHS,
-    REMINDED_KINDS,
     THRESHOLDS,
     deadline_label,
     is_critical,
@@ -80,7 +80,7 @@ def due_deadlines(*, today: date):
     """Rows (dicts) of every entry with a CAPE window or protest deadline within 30 days, not acted on."""
     return (
         Entry.objects.filter(
-            next_deadline_kind__in=REMINDED_KINDS,
+            next_deadline_kind__in=REMINDED_DEADLINE_KINDS,
             next_deadline__gte=today,
             next_deadline__lte=today + timedelta(days=max(THRESHOLDS)),
             client__is_active=True,
@@ -192,7 +192,7 @@ def reminders_plan(*, today: date) -> dict[int, Plan]:
                 add(user_id, Item(reason=SentReminder.Reason.ESCALATION, threshold=ESCALATION_DAYS, **base))
     paths = dict(RefundPath.choices)
     for row in changes:
-        fileable = row["to_value"] in FILEABLE_PATHS and row["from_value"] not in FILEABLE_PATHS
+        fileable = row["to_value"] in CAPE_PATHS and row["from_value"] not in CAPE_PATHS
         reason = SentReminder.Reason.FILEABLE if fileable else SentReminder.Reason.PATH_CHANGE
         item = Item(
             client_id=row["client_id"],

@@ -6,6 +6,7 @@ import pytest
 from domain import eligibility
 from domain.es003 import values
 from domain.vocabulary import (
+    ACE_STATUS_WORDS,
     DEADLINE_LABELS,
     LIQUIDATED_STATUSES,
     LIQUIDATION_STATUS_LABELS,
@@ -13,6 +14,7 @@ from domain.vocabulary import (
     OPEN_STATUSES,
     PATH_LABELS,
     REASON_LABELS,
+    REMINDED_DEADLINE_KINDS,
     DeadlineKind,
     Reason,
     RefundPath,
@@ -48,3 +50,13 @@ def test_the_cape_paths_of_eligibility_are_refund_paths():
 def test_every_word_has_a_label_and_no_label_is_for_an_unknown_word(vocabulary, labels):
     assert set(labels) == set(vocabulary)
     assert all(text.strip() for text in labels.values())
+
+
+@pytest.mark.parametrize("status", LIQUIDATION_STATUSES)
+def test_aces_word_for_each_status_reads_back_as_that_status(status):
+    """The broker-wide routing writes each client's share with these words; the import must read them back."""
+    assert values.parse_liquidation_status(ACE_STATUS_WORDS[status]) == status
+
+
+def test_the_reminded_deadlines_are_deadline_kinds():
+    assert set(REMINDED_DEADLINE_KINDS) < {str(k) for k in DeadlineKind if k}

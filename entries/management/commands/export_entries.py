@@ -11,8 +11,7 @@ from entries.exports import EXPORT_COLUMNS, entry_export_rows
 class Command(BaseCommand):
     help = (
         "Write one CSV row per entry of a client, classified as of a date (nothing stored changes). The first "
-        "eight columns are entry_number, refund_path, exclusion_reason, ieepa_duty, section_122_duty, "
-        "projected_liquidation, cape_window_closes, protest_deadline."
+        f"eight columns are {', '.join(EXPORT_COLUMNS[:8])}."
     )
 
     def add_arguments(self, parser):
