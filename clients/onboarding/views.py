@@ -1,6 +1,7 @@
 """The onboarding checklist pages (below /c/<client_slug>/onboarding/, in the client's scope) and the staff
 overview. Each action posts to its own URL, calls one service and returns to its item on the checklist;
-an invalid form re-renders the checklist with the errors next to the fields."""
+an invalid form (or one the service refuses) re-renders the checklist with the errors next to the fields
+(brokerage.forms.submit_form)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from brokerage.forms import submit_form
 from brokerage.storage import file_response
 
 from ..tenancy import ADMIN_ROLES, STAFF_ROLES, require_client_role, staff_required
@@ -65,14 +67,6 @@ def _back(request, key: str = ""):
         return redirect("staff:onboarding")
     url = reverse("clients:onboarding", kwargs={"client_slug": request.client.slug})
     return redirect(f"{url}#item-{key}" if key else url)
-
-
-def _errors_into(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _item_forms(item, *, staff: bool) -> dict:
@@ -173,34 +167,30 @@ def item_update(request, client_slug, key):
     form = ItemUpdateForm(
         request.POST, prefix=f"item-{key}", staff=request.client_access.is_staff, derived=derived
     )
-    if form.is_valid():
-        try:
-            services.checklist_item_update(
-                actor=request.user, client=request.client, key=key, **form.cleaned_data
-            )
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(request, f"“{ItemKey(key).label}” saved.")
-            return _back(request, key)
-    return _page(request, item_forms=(key, {"update_form": form}))
+    return submit_form(
+        request,
+        form,
+        lambda **data: services.checklist_item_update(
+            actor=request.user, client=request.client, key=key, **data
+        ),
+        success=f"“{ItemKey(key).label}” saved.",
+        done=_back(request, key),
+        page=lambda form: _page(request, item_forms=(key, {"update_form": form})),
+    )
 
 
 @require_POST
 def evidence_upload(request, client_slug, key):
     key = selectors.checklist_key(key)
     form = EvidenceForm(request.POST, request.FILES, prefix=f"evidence-{key}")
-    if form.is_valid():
-        try:
-            evidence = services.evidence_add(
-                actor=request.user, client=request.client, key=key, uploaded=form.cleaned_data["file"]
-            )
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(request, f"{evidence.original_name} added to “{ItemKey(key).label}”.")
-            return _back(request, key)
-    return _page(request, item_forms=(key, {"evidence_form": form}))
+    return submit_form(
+        request,
+        form,
+        lambda file: services.evidence_add(actor=request.user, client=request.client, key=key, uploaded=file),
+        success=lambda evidence: f"{evidence.original_name} added to “{ItemKey(key).label}”.",
+        done=_back(request, key),
+        page=lambda form: _page(request, item_forms=(key, {"evidence_form": form})),
+    )
 
 
 def evidence_download(request, client_slug, public_id):
@@ -252,12 +242,14 @@ def item_reopen(request, client_slug, key):
 
 @require_POST
 def ace_path(request, client_slug):
-    form = AcePathForm(request.POST)
-    if form.is_valid():
-        services.ace_path_choose(actor=request.user, client=request.client, path=form.cleaned_data["path"])
-        messages.success(request, "Path chosen: the steps for it are listed below.")
-        return _back(request, ItemKey.ACE_ACCOUNT)
-    return _page(request, ace_path_form=form)
+    return submit_form(
+        request,
+        AcePathForm(request.POST),
+        lambda path: services.ace_path_choose(actor=request.user, client=request.client, path=path),
+        success="Path chosen: the steps for it are listed below.",
+        done=_back(request, ItemKey.ACE_ACCOUNT),
+        page=lambda form: _page(request, ace_path_form=form),
+    )
 
 
 @require_POST
@@ -281,36 +273,31 @@ def ace_steps_save(request, client_slug):
 
 @require_POST
 def form_5106(request, client_slug):
-    form = Form5106Form(request.POST)
-    if form.is_valid():
-        try:
-            code_window.form_5106_update(actor=request.user, client=request.client, **form.cleaned_data)
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(request, "Form 5106 details saved.")
-            return _back(request, ItemKey.FORM_5106)
-    return _page(request, form_5106_form=form)
+    return submit_form(
+        request,
+        Form5106Form(request.POST),
+        lambda **data: code_window.form_5106_update(actor=request.user, client=request.client, **data),
+        success="Form 5106 details saved.",
+        done=_back(request, ItemKey.FORM_5106),
+        page=lambda form: _page(request, form_5106_form=form),
+    )
 
 
 @require_POST
 def code_window_propose(request, client_slug):
-    form = CodeWindowForm(request.POST)
-    if form.is_valid():
-        try:
-            window = code_window.code_window_propose(
-                actor=request.user, client=request.client, starts_at=form.cleaned_data["starts_at"]
-            )
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(
-                request,
-                f"Code window proposed for {date_format(timezone.localtime(window.starts_at), 'M j, H:i')}. "
-                "Your broker team confirms it; then everyone gets a calendar invitation.",
-            )
-            return _back(request, ItemKey.FORM_5106)
-    return _page(request, window_form=form)
+    return submit_form(
+        request,
+        CodeWindowForm(request.POST),
+        lambda starts_at: code_window.code_window_propose(
+            actor=request.user, client=request.client, starts_at=starts_at
+        ),
+        success=lambda window: (
+            f"Code window proposed for {date_format(timezone.localtime(window.starts_at), 'M j, H:i')}. "
+            "Your broker team confirms it; then everyone gets a calendar invitation."
+        ),
+        done=_back(request, ItemKey.FORM_5106),
+        page=lambda form: _page(request, window_form=form),
+    )
 
 
 @require_POST
@@ -346,60 +333,58 @@ def code_window_calendar(request, client_slug, public_id):
 
 @require_POST
 def sub_account(request, client_slug):
-    form = SubAccountForm(request.POST)
-    if form.is_valid():
-        services.sub_account_update(
-            actor=request.user, client=request.client, state=form.cleaned_data["state"]
-        )
-        messages.success(request, "Sub-account saved.")
-        return _back(request, ItemKey.SUB_ACCOUNT)
-    return _page(request, sub_account_form=form)
+    return submit_form(
+        request,
+        SubAccountForm(request.POST),
+        lambda state: services.sub_account_update(actor=request.user, client=request.client, state=state),
+        success="Sub-account saved.",
+        done=_back(request, ItemKey.SUB_ACCOUNT),
+        page=lambda form: _page(request, sub_account_form=form),
+    )
 
 
 @sensitive_post_parameters("account_last_four")
 @require_POST
 @require_client_role(*ADMIN_ROLES)
 def ach(request, client_slug):
-    form = AchForm(request.POST)
-    if form.is_valid():
-        try:
-            ach_enrollment_update(actor=request.user, client=request.client, **form.cleaned_data)
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(request, "ACH refund enrollment saved.")
-            return _back(request, ItemKey.ACH_ENROLLMENT)
-    return _page(request, ach_form=form)
+    return submit_form(
+        request,
+        AchForm(request.POST),
+        lambda **data: ach_enrollment_update(actor=request.user, client=request.client, **data),
+        success="ACH refund enrollment saved.",
+        done=_back(request, ItemKey.ACH_ENROLLMENT),
+        page=lambda form: _page(request, ach_form=form),
+    )
 
 
 @require_POST
 def special_cases(request, client_slug):
-    form = SpecialCasesForm(request.POST)
-    if form.is_valid():
-        services.special_cases_update(actor=request.user, client=request.client, **form.cleaned_data)
-        messages.success(request, "Special cases saved: the checklist shows the ones that apply.")
-        return _back(request, "special-cases")
-    return _page(request, special_cases_form=form)
+    return submit_form(
+        request,
+        SpecialCasesForm(request.POST),
+        lambda **data: services.special_cases_update(actor=request.user, client=request.client, **data),
+        success="Special cases saved: the checklist shows the ones that apply.",
+        done=_back(request, "special-cases"),
+        page=lambda form: _page(request, special_cases_form=form),
+    )
 
 
 @require_POST
 @require_client_role("client_admin")
 def authorization_grant(request, client_slug):
-    form = AuthorizationForm(request.POST, numbers=selectors.client_importer_numbers(client=request.client))
-    if form.is_valid():
-        try:
-            authorizations.filing_authorization_grant(
-                actor=request.user,
-                client=request.client,
-                importer_numbers=form.cleaned_data["importer_numbers"],
-                ip_address=_client_ip(request),
-            )
-        except ValidationError as error:
-            _errors_into(form, error)
-        else:
-            messages.success(request, "Filing authorization given. You can revoke it here at any time.")
-            return _back(request, ItemKey.FILING_AUTHORIZATION)
-    return _page(request, authorization_form=form)
+    return submit_form(
+        request,
+        AuthorizationForm(request.POST, numbers=selectors.client_importer_numbers(client=request.client)),
+        lambda importer_numbers, **_: authorizations.filing_authorization_grant(
+            actor=request.user,
+            client=request.client,
+            importer_numbers=importer_numbers,
+            ip_address=_client_ip(request),
+        ),
+        success="Filing authorization given. You can revoke it here at any time.",
+        done=_back(request, ItemKey.FILING_AUTHORIZATION),
+        page=lambda form: _page(request, authorization_form=form),
+    )
 
 
 @require_POST

@@ -718,3 +718,31 @@ def test_changed_bank_details_email_every_admin_and_the_assigned_staff_with_last
             },
         )
     assert mailoutbox == []
+
+
+def test_form_5106_details_are_saved_and_the_checklist_says_so(client, client_a, member_a):
+    client.force_login(member_a)
+    response = client.post(
+        url("onboarding_5106"),
+        {"company_name_5106": "Alpha Imports LLC", "poc_name": "Ana Ruiz", "poc_email": "Ana@Alpha.example"},
+    )
+    assert response.status_code == 302 and response.url.endswith("#item-form_5106")
+    assert "Form 5106 details saved." in unescape(client.get(response.url).content.decode())
+    saved = profile(client_a)
+    assert (saved.company_name_5106, saved.poc_email) == ("Alpha Imports LLC", "ana@alpha.example")
+    assert "onboarding.form_5106_updated" in actions(client_a)
+
+
+def test_form_5106_refused_shows_the_reason_beside_the_field_and_saves_nothing(client, client_a, member_a):
+    client.force_login(member_a)
+    response = client.post(
+        url("onboarding_5106"),
+        {"company_name_5106": "Alpha 123456789012", "poc_name": "", "poc_email": "ana@alpha.example"},
+    )
+    assert response.status_code == 200  # the checklist again, with the form and its error
+    html = unescape(response.content.decode())
+    assert "This looks like a bank account number" in html
+    assert 'value="Alpha 123456789012"' in html  # what the person typed is kept for them to correct
+    with scope(client=client_a):
+        assert not OnboardingProfile.objects.filter(client=client_a).exclude(poc_email="").exists()
+    assert "onboarding.form_5106_updated" not in actions(client_a)
