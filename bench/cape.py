@@ -141,7 +141,8 @@ def bench_build(entries: int, work: Path) -> dict:
 
     from domain import cape
     from refunds.models import Declaration
-    from refunds.selectors import batch_declarations, declaration_content, declaration_plan
+    from refunds.planning import declaration_plan
+    from refunds.selectors import batch_declarations, declaration_content
     from refunds.services import declaration_batch_build
 
     client, actor = _client_with_entries("bench-cape-build", entries, "27-418305200")

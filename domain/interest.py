@@ -6,7 +6,7 @@ announcements (news release and revenue ruling, e.g. Rev. Rul. 2025-22 in IRB 20
 CBP's matching Federal Register notice ("Quarterly IRS Interest Rates Used in Calculating Interest on
 Overdue Accounts and Refunds on Customs Duties"). The rates are data, never literals here: the database
 table refunds.InterestRate (seeded with spec §7a's figures, extended by staff managers each quarter) is
-turned into a RateTable by refunds.selectors.interest_rate_table. Every estimate can name the period and
+turned into a RateTable by refunds.planning.interest_rate_table. Every estimate can name the period and
 the rates it used (InterestBasis), and says when it runs past the last known quarter, where the last known
 rate is assumed.
 """

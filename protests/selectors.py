@@ -13,7 +13,7 @@ from clients.models import Client
 from clients.tenancy import ClientAccess
 from domain.protests import drafting
 from entries.models import Entry, EntryLine
-from refunds import selectors as refund_selectors
+from refunds import planning as refund_planning
 
 from .models import Protest, ProtestAuthorization, ProtestDecisionList, ProtestDocument, ProtestEntry
 
@@ -157,7 +157,7 @@ def protest_plan(*, client: Client, as_of: date) -> tuple[drafting.Plan, int]:
 
 def interest_factors(days: set[date], as_of: date) -> dict[date, Decimal]:
     """Each entry summary date's compounded factor to as_of, from the CAPE plan's one helper (rates as data)."""
-    return refund_selectors.interest_factors(days, as_of)
+    return refund_planning.interest_factors(days, as_of)
 
 
 def interest_of(duty: Decimal, summary_date: date | None, factors: dict[date, Decimal]) -> Decimal:

@@ -19,7 +19,7 @@ from brokerage.spreadsheets import safe_cell
 from brokerage.storage import file_response
 from brokerage.words import plural
 from domain.protests import drafting
-from refunds.selectors import interest_basis_for
+from refunds.planning import interest_basis_for
 
 from . import authorization, decision_lists, documents, following, selectors, services
 from .forms import (

@@ -12,10 +12,10 @@ class RefundsConfig(AppConfig):
         from clients import vocabulary
         from entries import hooks
 
-        from . import figures, selectors
+        from . import figures, planning, selectors
         from .models import Declaration
 
         vocabulary.register("declaration_status", lambda: dict(Declaration.Status.choices))
         hooks.ledger_figures_refresh.provide(figures.ledger_figures_refresh)
         hooks.in_live_declaration.provide(selectors.entries_in_live_declaration)
-        hooks.interest_rate_table.provide(selectors.interest_rate_table)
+        hooks.interest_rate_table.provide(planning.interest_rate_table)

@@ -29,7 +29,7 @@ from entries.models import Entry
 from entries.reclassification import FACT_FIELDS, classify_facts
 from entries.registry import current_registry
 
-from . import selectors
+from . import planning, selectors
 from .models import CbpReport, Declaration, DeclarationBatch, DeclarationEntry
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def declaration_batch_build(
         raise ValidationError({"importer_number": "Choose one of the client's importer numbers."})
     with transaction.atomic():
         list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True))
-        plan = selectors.declaration_plan(
+        plan = planning.declaration_plan(
             client=client, as_of=as_of, importer_number=importer_number, entry_ids=entry_ids
         )
         if not plan.files:
@@ -148,7 +148,7 @@ _LEDGER_COLUMNS = (
 )
 
 
-def _write_ledger(*, client: Client, declarations: list[Declaration], plan: selectors.Plan) -> None:
+def _write_ledger(*, client: Client, declarations: list[Declaration], plan: planning.Plan) -> None:
     """One pending ledger row per planned entry, in one statement: a binary COPY on PostgreSQL (half the
     cost of text for 100,000 rows), plain inserts elsewhere."""
     by_number = {row[1]: row for row in plan.eligible}
@@ -228,7 +228,7 @@ def _guard_problems(declaration: Declaration, filed_on: date) -> list[str]:
         DeclarationEntry.objects.filter(declaration=declaration).values_list("entry_number", flat=True)
     )
     registry = current_registry()
-    codes = set(selectors.brokerage_filer_codes())
+    codes = set(planning.brokerage_filer_codes())
     rows = Entry.objects.filter(client=declaration.client, entry_number__in=numbers).values(*FACT_FIELDS)
     problems = []
     for facts in rows:

@@ -18,7 +18,7 @@ from brokerage.words import plural
 from clients.tenancy import ADMIN_ROLES
 from domain import cape
 
-from . import selectors, services
+from . import planning, selectors, services
 from .forms import AllowRefileForm, BuildForm, CbpReportForm, FilingForm
 from .models import CbpReport, Declaration, DeclarationEntry
 
@@ -38,7 +38,7 @@ def claims(request, client_slug):
             "declarations": selectors.client_declarations(client=client)[:100],
             "rejections": selectors.client_rejections(client=client)[:100],
             "may_build": selectors.may_build(request.client_access),
-            "own_files": selectors.importer_own_files(client=client, as_of=timezone.localdate()),
+            "own_files": planning.importer_own_files(client=client, as_of=timezone.localdate()),
             "may_download_own": request.client_access.role in ADMIN_ROLES,
             "today": timezone.localdate(),
         },
@@ -51,7 +51,7 @@ def own_files(request, client_slug):
     if request.client_access.role not in ADMIN_ROLES:
         raise Http404("Not available")
     importer = request.GET.get("importer", "")
-    groups = selectors.importer_own_files(
+    groups = planning.importer_own_files(
         client=request.client, as_of=timezone.localdate(), importer_number=importer
     )
     files = [(f.filename, f.file.content) for group in groups for f in group.files]
@@ -97,7 +97,7 @@ def declaration_new(request, client_slug):
         form.is_valid()
         as_of, importer = form.cleaned_data.get("as_of"), form.cleaned_data.get("importer_number", "")
     if as_of is not None:
-        plan = selectors.declaration_plan(client=client, as_of=as_of, importer_number=importer)
+        plan = planning.declaration_plan(client=client, as_of=as_of, importer_number=importer)
         page = Paginator(plan.eligible, 100).get_page(request.GET.get("page"))
     return render(
         request,
@@ -156,7 +156,7 @@ def batch_detail(request, client_slug, public_id):
         {
             "batch": batch,
             "declarations": selectors.batch_declarations(batch=batch),
-            "interest_basis": selectors.declared_interest_basis(batch=batch),
+            "interest_basis": planning.declared_interest_basis(batch=batch),
         },
     )
 
@@ -189,7 +189,7 @@ def declaration_detail(request, client_slug, public_id):
             "may_build": selectors.may_build(request.client_access),
             "filing_form": FilingForm(initial={"filed_on": timezone.localdate()}),
             "reports": _declaration_reports(declaration=declaration)[:20],
-            "interest_basis": selectors.declared_interest_basis(
+            "interest_basis": planning.declared_interest_basis(
                 batch=declaration.batch, declaration=declaration
             ),
         },

@@ -3,7 +3,7 @@
 from django.shortcuts import render
 
 from clients.tenancy import staff_required
-from refunds import selectors
+from refunds import planning, selectors
 
 
 @staff_required
@@ -16,6 +16,6 @@ def cape(request):
             "rows": rows,
             "overall": overall,
             "rejections": selectors.rejection_queue(user=request.user),
-            "filer_codes": selectors.brokerage_filer_codes(),
+            "filer_codes": planning.brokerage_filer_codes(),
         },
     )

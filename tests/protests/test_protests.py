@@ -20,7 +20,7 @@ from entries.reminders.feeds import feed_deadlines
 from entries.reminders.services import reminders_plan, reminders_send
 from protests import decision_lists, documents, following, selectors, services
 from protests.models import Protest, ProtestEntry
-from refunds.selectors import declaration_plan, interest_rate_table
+from refunds.planning import declaration_plan, interest_rate_table
 from tests.protests.helpers import IOR_A, build, protest_entries, today
 
 IOR_A2 = "12-345678901"

@@ -11,7 +11,7 @@ from django_scopes import scope
 from clients.models import AuditEvent
 from entries.models import Entry
 from refunds.models import Declaration, DeclarationBatch, DeclarationEntry
-from refunds.selectors import declaration_plan
+from refunds.planning import declaration_plan
 from tests.refunds.helpers import declarations_of, entry_number, file_bytes, make_entries
 
 pytestmark = pytest.mark.django_db

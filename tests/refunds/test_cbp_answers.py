@@ -18,7 +18,7 @@ from clients.models import ChecklistItem, OnboardingProfile
 from domain.cbp_reports import open_cbp_report, unwrap_excel_text
 from entries.models import Entry
 from refunds.models import UNKNOWN_REASON_ACTION, Declaration, DeclarationEntry, RejectionReason
-from refunds.selectors import declaration_plan
+from refunds.planning import declaration_plan
 from refunds.services import declaration_entry_allow_refile
 from refunds.services import declaration_record_filing as record_filing
 from tests.refunds.helpers import (

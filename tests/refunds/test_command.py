@@ -6,7 +6,7 @@ from django_scopes import scope
 
 from domain import cape
 from refunds.models import DeclarationEntry
-from refunds.selectors import declaration_plan
+from refunds.planning import declaration_plan
 from tests.entries.helpers import AS_OF
 from tests.refunds.helpers import build, entry_number, make_entries
 

@@ -13,7 +13,7 @@ from domain import cape
 from domain.interest import RateTable, estimate_interest
 from entries.models import Entry
 from refunds.models import Declaration, DeclarationEntry
-from refunds.selectors import declaration_plan
+from refunds.planning import declaration_plan
 from refunds.services import declaration_discard, declaration_record_filing
 from tests.entries.helpers import AS_OF, upload
 from tests.refunds.helpers import (

@@ -15,7 +15,7 @@ from django_scopes import scope
 
 from domain import cape
 from domain.entry_numbers import check_digit
-from refunds.selectors import declaration_plan, importer_own_files
+from refunds.planning import declaration_plan, importer_own_files
 from tests.entries.helpers import upload
 from tests.factories import importer_number
 from tests.refunds.helpers import (

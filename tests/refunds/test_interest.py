@@ -135,7 +135,7 @@ def test_estimate_interest_before_the_table_raises():
     ],
 )
 def test_seeded_rates_by_quarter(db, day, noncorporate, corporate):
-    from refunds.selectors import interest_rate_table
+    from refunds.planning import interest_rate_table
 
     assert interest_rate_table().rate_on(day) == Decimal(noncorporate)
     assert interest_rate_table(corporate=True).rate_on(day) == Decimal(corporate)
@@ -230,7 +230,7 @@ def test_manager_adds_a_quarter_in_the_admin_and_estimates_use_it(client, manage
     from django.urls import reverse
 
     from refunds.models import InterestRate
-    from refunds.selectors import interest_rate_table
+    from refunds.planning import interest_rate_table
 
     add = reverse("admin:refunds_interestrate_add")
     data = {
@@ -331,7 +331,7 @@ def test_without_any_rate_the_estimate_is_left_out_and_said_so(client_a, staff_a
     from django_scopes import scope
 
     from refunds.models import InterestRate
-    from refunds.selectors import NO_RATES_WARNING, declaration_plan
+    from refunds.planning import NO_RATES_WARNING, declaration_plan
     from tests.refunds.helpers import build, make_entries
 
     InterestRate.objects.all().delete()

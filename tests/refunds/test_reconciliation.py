@@ -14,7 +14,8 @@ from clients.models import AuditEvent, ChecklistItem, OnboardingProfile
 from clients.onboarding.selectors import client_ready_to_file
 from entries.models import Entry
 from refunds.models import UNKNOWN_REASON_ACTION, CbpReport, Declaration, DeclarationEntry
-from refunds.selectors import client_rejections, declaration_plan, ledger_totals, rejection_queue
+from refunds.planning import declaration_plan
+from refunds.selectors import client_rejections, ledger_totals, rejection_queue
 from refunds.services import cbp_report_process, cbp_report_upload, declaration_entry_allow_refile
 from refunds.services import declaration_record_filing as record_filing
 from tests.conftest import wait_for

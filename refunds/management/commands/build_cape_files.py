@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from clients.models import Client
 from domain import cape
-from refunds.selectors import declaration_plan
+from refunds.planning import declaration_plan
 
 
 def _day(text: str) -> date:
