@@ -247,11 +247,10 @@ def import_only(path: Path, slug: str, reprocess: bool, profile: Path | None) ->
     from django_scopes import scope, scopes_disabled
 
     from clients.models import Client
-    from entries import services
     from entries.ingestion import importer as ingestion
-    from entries.ingestion import staging
+    from entries.ingestion import services, staging
+    from entries.ingestion.services import report_import, report_upload
     from entries.models import Entry, EntryLine, EntryReport
-    from entries.services import report_import, report_upload
 
     phases: dict[str, float] = {}
 

@@ -157,8 +157,8 @@ def prepare(clients: int, largest: int, smallest: int) -> dict:
     from clients.models import Membership, User
     from clients.services import client_create, staff_assign
     from domain.entry_numbers import display
+    from entries.ingestion.services import report_import, report_upload
     from entries.models import Entry
-    from entries.services import report_import, report_upload
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

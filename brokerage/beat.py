@@ -1,6 +1,6 @@
 """Beat's scheduler: the queued-report sweeper runs in beat's own process, not as a message to a worker.
 
-The sweeper (entries.services.reports_sweep_queued) rescues imports that never reached a worker or whose
+The sweeper (entries.ingestion.services.reports_sweep_queued) rescues imports that never reached a worker or whose
 worker died. Sent as a task, it would run only when a worker is there to take it, i.e. never while the
 worker it should rescue is the one missing. Run here, it queues those imports every few minutes whatever
 state the workers are in, and whichever worker comes back (compose restarts a dead one) finds them in

@@ -1,7 +1,7 @@
 """Uploads are limited while they arrive, not after they have been spooled to disk.
 
 Django writes an upload's files to the temporary directory as it reads the request body, and the
-portal's own size check (`entries.services.check_upload_size`) ran only once the whole file was there: a
+portal's own size check (`entries.ingestion.services.check_upload_size`) ran only once the whole file was there: a
 6 GiB body wrote 3.2 GB before the process died. Now:
 
 - `UploadLimitMiddleware` refuses a request whose declared `Content-Length` is over

@@ -7,7 +7,7 @@ from django_scopes import scope
 from brokerage.bulk import asynchronous_commit
 from brokerage.queueing import RETRY_ON_DATABASE_GONE, ScopedTask
 
-from .services import report_claim, report_import, report_import_lease
+from .ingestion.services import report_claim, report_import, report_import_lease
 
 
 @shared_task(base=ScopedTask, bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -98,7 +98,7 @@ def route_broker_report(report_id: int) -> None:
 @shared_task
 def sweep_queued_reports() -> int:
     """Every few minutes: imports that never reached a worker (the broker was down) are queued again."""
-    from .services import reports_sweep_queued
+    from .ingestion.services import reports_sweep_queued
 
     return len(reports_sweep_queued())
 

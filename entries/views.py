@@ -20,6 +20,7 @@ from domain.vocabulary import REASON_LABELS
 
 from . import hooks, selectors, services
 from .forms import EntryBulkForm, EntryFlagsForm, ReportUploadForm
+from .ingestion import services as ingestion_services
 from .models import EntryReport, RefundPath
 from .reclassification import FACT_FIELDS, classify_facts
 from .registry import current_registry
@@ -34,7 +35,7 @@ def reports(request, client_slug):
             queued = []
             for uploaded in form.cleaned_data["files"]:
                 try:
-                    report, created = services.report_upload(
+                    report, created = ingestion_services.report_upload(
                         actor=request.user,
                         client=client,
                         uploaded=uploaded,

@@ -75,7 +75,7 @@ def _enqueued_task_names() -> dict[str, str]:
             argument = node.args[0]
             if isinstance(argument, ast.Constant):
                 names[argument.value] = module
-            else:  # a module constant such as entries.services.IMPORT_TASK
+            else:  # a module constant such as entries.ingestion.services.IMPORT_TASK
                 names[getattr(importlib.import_module(module), argument.id)] = module
     return names
 

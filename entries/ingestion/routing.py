@@ -30,8 +30,8 @@ from domain.es003 import parsing
 from domain.vocabulary import ACE_STATUS_WORDS
 
 from ..models import BrokerReport
-from ..services import report_import, report_upload
 from . import upload_checks
+from .services import report_import, report_upload
 
 PROGRESS_EVERY_ROWS = 25_000
 
@@ -41,7 +41,7 @@ def _canonical_ior(number: str | None) -> str:
 
 
 def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
-    from ..services import check_upload_size
+    from .services import check_upload_size
 
     check_upload_size(uploaded)
     digest = hashlib.sha256()

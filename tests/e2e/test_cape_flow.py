@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from domain.entry_numbers import display
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry
-from entries.services import report_import, report_upload
 from tests.e2e.conftest import login, shot
 from tests.entries.helpers import SAMPLE_IORS, SAMPLES
 from tests.factories import (

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
 
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry, EntryReport
-from entries.services import report_import, report_upload
 from refunds.services import declaration_batch_build
 from tests.e2e.conftest import login, shot
 from tests.entries.helpers import SAMPLE_IORS, SAMPLES

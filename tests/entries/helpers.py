@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from domain.entry_numbers import check_digit
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry, EntryLine, RowRejection
-from entries.services import report_import, report_upload
 from tests.fixtures import SAMPLES
 
 AS_OF = date(2026, 11, 23)

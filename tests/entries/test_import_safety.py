@@ -13,8 +13,8 @@ from django.urls import reverse
 from django_scopes import scope
 
 from domain.entry_numbers import check_digit
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry, EntryHistory, EntryReport
-from entries.services import report_import, report_upload
 from tests.entries.helpers import AS_OF
 from tests.factories import ClientFactory, importer_number, member
 

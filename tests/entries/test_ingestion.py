@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_scopes import scope, scopes_disabled
 
+from entries.ingestion.services import report_import
 from entries.models import Entry, EntryHistory, EntryLine, EntryReport, RowRejection
-from entries.services import report_import
 from tests.entries.helpers import AS_OF, COLUMNS, EXPECTED, SAMPLE_IORS, SAMPLES, keep, upload
 from tests.factories import ClientFactory, importer_number
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from entries.ingestion.services import reports_sweep_queued
 from entries.models import Entry, EntryReport
-from entries.services import reports_sweep_queued
 from entries.tasks import import_entry_report
 from tests.entries.helpers import SAMPLES, keep
 from tests.factories import member

@@ -142,7 +142,7 @@ def test_entries_page_query_count_does_not_grow(client, acme, django_assert_max_
     url = reverse("entries:list", kwargs={"client_slug": "acme"})
     with django_assert_max_num_queries(12) as one:
         client.get(url)
-    from entries.services import report_import, report_upload
+    from entries.ingestion.services import report_import, report_upload
 
     with scope(client=acme):
         report, _ = report_upload(
@@ -154,7 +154,7 @@ def test_entries_page_query_count_does_not_grow(client, acme, django_assert_max_
 
 
 def test_reports_list_polls_while_an_import_waits_and_stops_when_done(client, acme):
-    from entries.services import report_import
+    from entries.ingestion.services import report_import
     from tests.entries.helpers import AS_OF, keep
 
     client.force_login(member(acme))

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django_scopes import scope
 
 from domain.entry_numbers import check_digit
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry
-from entries.services import entries_bulk_mark, report_import, report_upload
+from entries.services import entries_bulk_mark
 from entries.tasks import reclassify_all_clients
 from protests import following, services
 from tests.protests.helpers import IOR_A, build, today

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from bench.ingest import generate_csv
+from entries.ingestion.services import report_upload
 from entries.models import Entry, EntryReport
-from entries.services import report_upload
 from tests.conftest import wait_for
 from tests.entries.helpers import SAMPLES
 from tests.factories import ClientFactory, importer_number, member

@@ -10,9 +10,9 @@ from django.db import connection
 from django.utils import timezone
 from django_scopes import scope
 
-from entries import services
+from entries.ingestion import services as ingestion_services
+from entries.ingestion.services import reports_sweep_queued
 from entries.models import Entry, EntryReport
-from entries.services import reports_sweep_queued
 from entries.tasks import import_entry_report
 from tests.conftest import wait_for
 from tests.entries.helpers import keep
@@ -34,7 +34,7 @@ def _other_worker_session(report_id: int) -> psycopg.Connection:
         **{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")},
         autocommit=True,
     )
-    session.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_IMPORT, report_id])
+    session.execute("SELECT pg_advisory_lock(%s, %s)", [ingestion_services._LOCK_IMPORT, report_id])
     return session
 
 
@@ -62,7 +62,7 @@ def _left_running(importer) -> EntryReport:
 
 def test_a_live_workers_import_is_not_taken_over_and_a_dead_ones_is(postgresql, importer):
     report = _left_running(importer)
-    later = timezone.now() + services.SWEEP_AFTER * 2
+    later = timezone.now() + ingestion_services.SWEEP_AFTER * 2
     worker = _other_worker_session(report.pk)
     try:
         import_entry_report.apply(args=(report.pk,))  # a second delivery while the worker is alive

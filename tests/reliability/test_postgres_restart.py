@@ -26,9 +26,9 @@ from django.db import connection
 from django_scopes import scope
 
 from bench.ingest import generate_csv
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry, EntryReport
 from entries.reminders.services import reminders_send
-from entries.services import report_import, report_upload
 from entries.tasks import reclassify_all_clients, send_deadline_reminders
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, assign, importer_number, member, staff_user

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope
 
+from entries.ingestion.services import SWEEP_AFTER
 from entries.models import Entry, EntryReport
-from entries.services import SWEEP_AFTER
 from entries.tasks import sweep_queued_reports
 from tests.conftest import wait_for
 from tests.entries.helpers import SAMPLES

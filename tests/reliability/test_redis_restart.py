@@ -15,8 +15,8 @@ import pytest
 from django.core.files import File
 from django_scopes import scope, scopes_disabled
 
+from entries.ingestion.services import report_upload
 from entries.models import Entry, EntryReport
-from entries.services import report_upload
 from tests.conftest import wait_for
 from tests.entries.helpers import SAMPLES
 from tests.factories import ClientFactory, importer_number

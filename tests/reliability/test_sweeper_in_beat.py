@@ -13,8 +13,8 @@ import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
+from entries.ingestion.services import SWEEP_AFTER, report_upload
 from entries.models import Entry, EntryReport
-from entries.services import SWEEP_AFTER, report_upload
 from tests.conftest import wait_for
 from tests.entries.helpers import SAMPLES
 from tests.reliability.helpers import record_figures

@@ -18,9 +18,9 @@ from django.core.files import File
 from django.db import connection
 from django_scopes import scope, scopes_disabled
 
-from entries import services
+from entries.ingestion import services as ingestion_services
+from entries.ingestion.services import report_import, report_upload
 from entries.models import Entry, EntryReport
-from entries.services import report_import, report_upload
 from tests.conftest import wait_for
 from tests.factories import ClientFactory, importer_number
 from tests.reliability.helpers import IMPORTERS, ROWS, large_report, record_figures
@@ -76,7 +76,7 @@ def _lease_held(report_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
-            [services._LOCK_IMPORT, report_id],
+            [ingestion_services._LOCK_IMPORT, report_id],
         )
         return cursor.fetchone()[0] > 0
 

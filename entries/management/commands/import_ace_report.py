@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from clients.models import Client
+from entries.ingestion.services import kept_summary, report_import, report_upload
 from entries.models import EntryReport
-from entries.services import kept_summary, report_import, report_upload
 
 
 class Command(BaseCommand):
