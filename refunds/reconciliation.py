@@ -5,7 +5,7 @@ file's), the file is streamed through domain.cbp_reports, each row is matched in
 written in one transaction with UPDATE ... FROM a temporary table (COPY on PostgreSQL). Rows that cannot be
 matched are stored with the reason, for the report page and its CSV. Mappings and rules: docs/CAPE.md.
 
-Why one module (~520 lines): the three matchers (validation results, ES-022 refunds paid, refund statuses) are
+Why one module (~570 lines): the three matchers (validation results, ES-022 refunds paid, refund statuses) are
 small subclasses of _Matcher that share the loaded ledger, the problem collector and the one transaction
 that reconcile() runs them in; split into files, each would import the private pieces of the others and a
 reader would follow one pass over one file across four modules.
