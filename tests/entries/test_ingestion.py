@@ -304,11 +304,11 @@ def test_a_report_that_only_writes_amounts_differently_changes_nothing(importer)
 
 
 def test_lines_whose_entries_were_not_stored_make_the_import_fail_whole(importer, monkeypatch):
-    from entries.ingestion import importer as ingestion
+    from entries.ingestion import store
 
     # A fault in the merge: the entries are not written, their lines are (lines have no foreign key).
-    monkeypatch.setattr(ingestion, "_store_entries", lambda **kwargs: None)  # SQLite
-    monkeypatch.setattr(ingestion, "_store_new_entries", lambda *args: None)  # PostgreSQL
+    monkeypatch.setattr(store, "_store_entries", lambda **kwargs: None)  # SQLite
+    monkeypatch.setattr(store, "_store_new_entries", lambda *args: None)  # PostgreSQL
     with pytest.raises(Exception, match="not stored as the client's|NOT NULL"):  # PostgreSQL | SQLite
         upload(importer, "es003_basic.csv")
     with scope(client=importer):
@@ -375,13 +375,13 @@ def test_a_worker_that_dies_right_after_storing_leaves_the_report_finished(impor
 def test_entries_sent_in_several_copies_are_stored_as_in_one(importer, monkeypatch):
     from django.db import connection
 
-    from entries.ingestion import importer as ingestion
+    from entries.ingestion import store
 
     # The basic sample's 60 new entries go to the database in COPYs of 7, each checked as it ends.
-    monkeypatch.setattr(ingestion, "ENTRY_COPY_BATCH", 7)
+    monkeypatch.setattr(store, "ENTRY_COPY_BATCH", 7)
     copies = []
-    original = ingestion._store_new_entries
-    monkeypatch.setattr(ingestion, "_store_new_entries", lambda *args: copies.append(original(*args)))
+    original = store._store_new_entries
+    monkeypatch.setattr(store, "_store_new_entries", lambda *args: copies.append(original(*args)))
     report, _ = upload(importer, "es003_basic.csv")
     assert report.status == EntryReport.Status.SUCCEEDED, report.message
     with (SAMPLES / EXPECTED["es003_basic.csv"]).open(newline="") as handle:
@@ -391,12 +391,12 @@ def test_entries_sent_in_several_copies_are_stored_as_in_one(importer, monkeypat
 
 
 def test_a_failure_while_classifying_stores_nothing(importer, monkeypatch):
-    from entries.ingestion import importer as ingestion
+    from entries.ingestion import store
 
     # Some COPYs of entries have reached the database when the thread that classifies them fails.
-    monkeypatch.setattr(ingestion, "ENTRY_COPY_BATCH", 7)
+    monkeypatch.setattr(store, "ENTRY_COPY_BATCH", 7)
     calls = []
-    original = ingestion._entry_values
+    original = store._entry_values
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -404,7 +404,7 @@ def test_a_failure_while_classifying_stores_nothing(importer, monkeypatch):
             raise RuntimeError("classification broke")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ingestion, "_entry_values", failing)
+    monkeypatch.setattr(store, "_entry_values", failing)
     with pytest.raises(RuntimeError, match="classification broke"):
         upload(importer, "es003_basic.csv")
     with scope(client=importer):
