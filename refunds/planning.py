@@ -4,6 +4,9 @@ The eligible entries of a client (classified again against today's registry), he
 into CAPE files per importer number with their totals and interest estimates, and the warnings the page
 shows. Interest reads (the IRS rate table staff keep, the basis a batch declared) live here with the plan
 that uses them. Reads only: refunds.services writes what the plan says.
+
+One module of ~520 lines on purpose: it is one computation (candidates, their sort, files, totals,
+interest, warnings) whose parts pass the same private tuples to each other; its tests read it as one.
 """
 
 from __future__ import annotations

@@ -4,6 +4,12 @@ the ready-to-file rule, the stale rules and the Form 5106 code window's timing.
 Plain values in, values out: no ORM, no request (the TextChoices are only enums the models reuse).
 The steps and contacts follow the shared spec (domain.md §1 and §8); the contact points are public CBP
 addresses as of 2026 (sources in docs/ONBOARDING.md) and live here, in one place, so they are easy to update.
+
+Why one module (~525 lines, the iCalendar part already in domain/calendar.py): the enums the models use,
+the ACE paths' steps and contacts keyed by them, and the rules that walk the steps (readiness, next step,
+stale findings) refer to each other both ways. Splitting the steps and contacts out needs the enums in a
+module of their own first (clients.models, the vocabulary, forms and services import them from here); not
+done in this restructuring.
 """
 
 from __future__ import annotations
