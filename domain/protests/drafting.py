@@ -63,7 +63,8 @@ def category_of(c: Candidate) -> str | None:
     if c.refund_path == RefundPath.SECTION_122 and s122:
         return SECTION_122
     if c.refund_path == RefundPath.FINALLY_LIQUIDATED or (
-        c.refund_path == RefundPath.EXCLUDED and c.exclusion_reason in (Reason.DRAWBACK, Reason.ACTIVE_PROTEST)
+        c.refund_path == RefundPath.EXCLUDED
+        and c.exclusion_reason in (Reason.DRAWBACK, Reason.ACTIVE_PROTEST)
     ):
         return IEEPA if ieepa else (SECTION_122 if s122 else None)
     return None
@@ -85,7 +86,11 @@ def exclusion(c: Candidate, *, as_of: date, rules: RuleSet = RULES_2026_1) -> st
         return "drawback"
     if c.protest_on_file:
         return "protest_on_file"
-    if c.liquidation_status not in LIQUIDATED_STATUSES or c.liquidation_date is None or c.liquidation_date > as_of:
+    if (
+        c.liquidation_status not in LIQUIDATED_STATUSES
+        or c.liquidation_date is None
+        or c.liquidation_date > as_of
+    ):
         return "unliquidated"
     if (as_of - c.liquidation_date).days > rules.protest_days:
         return "deadline_passed"
