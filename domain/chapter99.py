@@ -9,7 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-PROGRAMS = ("ieepa", "section_122")
+from domain.vocabulary import Program
+
+PROGRAMS = tuple(Program)
 
 # Lookups are keyed on the 8-digit Chapter 99 subheading; a rule narrower than 4 digits would expand
 # to an index too large to be a sensible registry entry, so it is refused rather than silently slow.
@@ -33,7 +35,7 @@ class Chapter99Rule:
 
     def __post_init__(self) -> None:
         if self.program not in PROGRAMS:
-            raise ValueError(f"program must be one of {PROGRAMS}, not {self.program!r}")
+            raise ValueError(f"program must be one of {', '.join(PROGRAMS)}, not {self.program!r}")
         for bound in (self.start, self.end):
             if not bound.isdigit() or not _MIN_RULE_DIGITS <= len(bound) <= _MAX_RULE_DIGITS:
                 raise ValueError(f"HTS bound {bound!r} must be {_MIN_RULE_DIGITS}-{_MAX_RULE_DIGITS} digits")

@@ -44,6 +44,17 @@ LIQUIDATION_STATUS_LABELS = {
 }
 
 
+class Program(StrEnum):
+    """The refundable duty programs a Chapter 99 number belongs to (spec §4)."""
+
+    IEEPA = "ieepa"
+    SECTION_122 = "section_122"
+
+
+# entries.models.Chapter99Rule.Program (the registry's choices) is built from these.
+PROGRAM_LABELS = {Program.IEEPA: "IEEPA", Program.SECTION_122: "Section 122"}
+
+
 class RefundPath(StrEnum):
     NOT_AFFECTED = "not_affected"
     SECTION_122 = "section_122"

@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
-from domain.vocabulary import PATH_LABELS
+from domain.vocabulary import PATH_LABELS, PROGRAM_LABELS
 
 
 class EntryReport(Job):
@@ -344,9 +344,9 @@ class Chapter99Rule(models.Model):
     bumps the registry version and re-classifies the entries it affects.
     """
 
-    class Program(models.TextChoices):
-        IEEPA = "ieepa", "IEEPA"
-        SECTION_122 = "section_122", "Section 122"
+    Program = models.TextChoices(
+        "Program", [(program.name, (program.value, label)) for program, label in PROGRAM_LABELS.items()]
+    )
 
     program = models.CharField(max_length=20, choices=Program.choices)
     start = models.CharField(

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.deadlines import RULES_2026_1, RuleSet
-from domain.vocabulary import LIQUIDATED_STATUSES, Reason, RefundPath
+from domain.vocabulary import LIQUIDATED_STATUSES, Program, Reason, RefundPath
 
-IEEPA = "ieepa"
-SECTION_122 = "section_122"
+IEEPA = Program.IEEPA
+SECTION_122 = Program.SECTION_122
 CATEGORY_LABELS = {
     IEEPA: "IEEPA duties (HTSUS 9903.01 / 9903.02)",
     SECTION_122: "Section 122 duty (HTSUS 9903.03.01)",
