@@ -82,9 +82,20 @@ def _lease_held(report_id: int) -> bool:
 
 
 def _pool_process(worker) -> int:
-    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-    assert len(children) == 1, children
-    return int(children[0])
+    """The prefork pool's one child. The worker may report ready a moment before its pool has forked (CI saw
+    no child at the first look once), so wait for it; any of the worker's threads may be its parent."""
+
+    def one_child():
+        children = []
+        for task in Path(f"/proc/{worker.pid}/task").iterdir():
+            try:
+                children += (task / "children").read_text().split()
+            except FileNotFoundError:  # a thread that ended while we looked
+                continue
+        assert len(children) <= 1, children  # concurrency 1: never two pool processes
+        return int(children[0]) if children else None
+
+    return wait_for(one_child, timeout=30, interval=0.05, message="the worker's pool process to start")
 
 
 @pytest.mark.parametrize("victim", ["worker", "pool-process", "worker-storing"])
