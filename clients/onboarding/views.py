@@ -213,30 +213,26 @@ def evidence_remove(request, client_slug, public_id):
 @require_POST
 @require_client_role(*STAFF_ROLES)
 def item_verify(request, client_slug, key):
-    key = selectors.checklist_key(key)
-    form = ReviewForm(request.POST, prefix=f"review-{key}")
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        services.checklist_item_verify(actor=request.user, client=request.client, key=key, note=note)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"“{ItemKey(key).label}” verified.")
-    return _back(request, key)
+    return _review(request, key, services.checklist_item_verify, "verified")
 
 
 @require_POST
 @require_client_role(*STAFF_ROLES)
 def item_reopen(request, client_slug, key):
+    return _review(request, key, services.checklist_item_reopen, "reopened")
+
+
+def _review(request, key: str, service, done: str):
+    """Staff verify or reopen a checklist item, with the review form's optional note."""
     key = selectors.checklist_key(key)
     form = ReviewForm(request.POST, prefix=f"review-{key}")
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        services.checklist_item_reopen(actor=request.user, client=request.client, key=key, note=note)
+        service(actor=request.user, client=request.client, key=key, note=note)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"“{ItemKey(key).label}” reopened.")
+        messages.success(request, f"“{ItemKey(key).label}” {done}.")
     return _back(request, key)
 
 
