@@ -184,6 +184,7 @@ TASK_QUEUES = {
         "entries.tasks.reclassify_all_clients",
         "entries.tasks.reclassify_after_registry_change",
         "entries.tasks.sweep_queued_reports",
+        "entries.tasks.fold_brokerage_figures",
         "protests.tasks.deem_denied_protests",
     ],
 }
@@ -211,6 +212,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-queued-reports": {
         "task": "entries.tasks.sweep_queued_reports",
         "schedule": envint("REPORT_SWEEP_SECONDS", 5 * 60),
+    },
+    # The manager's caseload reads brokerage-wide deadline sums plus the changes not yet folded into them:
+    # folding every few minutes keeps that read to a few hundred rows (entries.figures).
+    "fold-brokerage-figures": {
+        "task": "entries.tasks.fold_brokerage_figures",
+        "schedule": 5 * 60,
     },
     # Protests whose accelerated disposition went unanswered 30 days are deemed denied (their court deadline
     # starts), before the re-classification and the reminders read the entries' deadlines.

@@ -1,6 +1,6 @@
 """Reads on clients, people and access. Access helpers return 404 for both missing and not-yours."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django_scopes import scopes_disabled
 
@@ -18,10 +18,10 @@ from .tenancy import visible_clients
 
 
 def caseload_clients(*, user: User, staff_id: int | None = None, search: str = "") -> QuerySet[Client]:
-    """The clients a staff user sees, with counts for the caseload table (a fixed number of queries)."""
+    """The clients a staff user sees, with their assigned staff (a fixed number of queries)."""
     clients = visible_clients(user)
-    if staff_id:
-        clients = clients.filter(staff_assignments__staff_id=staff_id)
+    if staff_id:  # a semi-join: one row per client, whatever joins the visible clients already carry
+        clients = clients.filter(pk__in=StaffAssignment.objects.filter(staff_id=staff_id).values("client_id"))
     if search:
         # Scoped models are searched by id lists so the client query stays a plain Client query.
         with scopes_disabled():
@@ -31,14 +31,11 @@ def caseload_clients(*, user: User, staff_id: int | None = None, search: str = "
         clients = clients.filter(
             Q(legal_name__icontains=search) | Q(slug__icontains=search) | Q(pk__in=ior_ids)
         )
-    return (
-        clients.annotate(member_count=Count("staff_assignments", distinct=True))
-        .prefetch_related(
-            Prefetch("staff_assignments", queryset=StaffAssignment.objects.select_related("staff")),
-        )
-        .order_by("legal_name")
-        .distinct()
-    )
+    # No DISTINCT and no count of staff: at 2,000 clients they were a fifth of the caseload's clients query,
+    # and nothing read the count (a staff member's visible clients join one assignment row per client).
+    return clients.prefetch_related(
+        Prefetch("staff_assignments", queryset=StaffAssignment.objects.select_related("staff")),
+    ).order_by("legal_name")
 
 
 def importer_numbers_by_client(*, client_ids: list[int]) -> dict[int, list[str]]:

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import pre_delete
+
+
+def _client_deleted(sender, instance, **kwargs) -> None:
+    from .figures import client_figures_removed
+
+    client_figures_removed(client_id=instance.pk)
 
 
 class EntriesConfig(AppConfig):
@@ -16,5 +23,8 @@ class EntriesConfig(AppConfig):
         from .services import FLAG_LABELS
 
         hooks.overview_entries.provide(selectors.client_overview)
+        # A deleted client's deadline days leave the brokerage-wide sums in the same transaction (its
+        # DeadlineFigures rows go by cascade, which no refresh sees).
+        pre_delete.connect(_client_deleted, sender="clients.Client", dispatch_uid="entries.brokerage_figures")
         vocabulary.register("program", lambda: dict(Chapter99Rule.Program.choices))
         vocabulary.register("entry_flag", lambda: FLAG_LABELS)

@@ -21,10 +21,12 @@ from brokerage.bulk import asynchronous_commit
 from domain.vocabulary import REMINDED_DEADLINE_KINDS
 
 from . import hooks
-from .models import DeadlineFigures, Entry, PathFigures
+from .models import BrokerageDeadlineChange, BrokerageDeadlineFigures, DeadlineFigures, Entry, PathFigures
 
-_ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=18, decimal_places=2))
+ZERO, CENT = Decimal("0"), Decimal("0.01")
+_ZERO = Value(ZERO, output_field=DecimalField(max_digits=18, decimal_places=2))
 _LOCK_NAMESPACE = 7007  # pg_advisory_xact_lock(namespace, client id): one refresh of a client at a time
+_FOLD_LOCK = (7008, 0)  # one fold or rebuild of the brokerage-wide sums at a time
 
 
 def figures_refresh(*, client_id: int, entries: bool = True, ledger: bool = True) -> None:
@@ -45,7 +47,10 @@ def figures_refresh(*, client_id: int, entries: bool = True, ledger: bool = True
 
 
 def figures_refresh_all() -> int:
-    """Every client's figures, one client per transaction. Returns the number of clients."""
+    """Every client's figures, one client per transaction, then the brokerage-wide sums rebuilt whole.
+
+    Returns the number of clients.
+    """
     from clients.models import Client
 
     ids = list(Client.objects.order_by("pk").values_list("pk", flat=True))
@@ -53,6 +58,7 @@ def figures_refresh_all() -> int:
         with transaction.atomic():
             asynchronous_commit()  # idempotent, one commit per client: see reclassify_all_clients
             figures_refresh(client_id=client_id)
+    brokerage_figures_rebuild()
     return len(ids)
 
 
@@ -70,8 +76,120 @@ def _refresh_entries(client_id: int) -> None:
     PathFigures.objects.bulk_create(
         [PathFigures(client_id=client_id, refund_path=p, entries=n, ieepa=s) for p, n, s in paths]
     )
-    DeadlineFigures.objects.filter(client_id=client_id).delete()
+    stored = DeadlineFigures.objects.filter(client_id=client_id)
+    new = {(k, d): (n, s) for k, d, n, s in days}
+    # The change goes in first: a rebuild that waits for this transaction then sees the rows it changed.
+    _record_changes(old=_figures_of(stored), new=new)
+    stored.delete()
     DeadlineFigures.objects.bulk_create(
-        [DeadlineFigures(client_id=client_id, kind=k, day=d, entries=n, ieepa=s) for k, d, n, s in days],
+        [
+            DeadlineFigures(client_id=client_id, kind=k, day=d, entries=n, ieepa=s)
+            for (k, d), (n, s) in new.items()
+        ],
         batch_size=2000,
     )
+
+
+def _figures_of(rows) -> dict:
+    return {(k, d): (n, s) for k, d, n, s in rows.values_list("kind", "day", "entries", "ieepa").order_by()}
+
+
+def _record_changes(*, old: dict, new: dict) -> None:
+    """Append what changed between a client's old and new DeadlineFigures to the brokerage-wide changes."""
+    changes = []
+    for key in old.keys() | new.keys():
+        n_old, s_old = old.get(key, (0, ZERO))
+        n_new, s_new = new.get(key, (0, ZERO))
+        if (n_old, s_old) != (n_new, s_new):
+            changes.append(
+                BrokerageDeadlineChange(kind=key[0], day=key[1], entries=n_new - n_old, ieepa=s_new - s_old)
+            )
+    BrokerageDeadlineChange.objects.bulk_create(changes, batch_size=2000)
+
+
+def client_figures_removed(*, client_id: int) -> None:
+    """A client's rows are about to go (the client deleted): take its days out of the brokerage-wide sums."""
+    with scopes_disabled():  # by client id: the caller is deleting this client
+        _record_changes(old=_figures_of(DeadlineFigures.objects.filter(client_id=client_id)), new={})
+
+
+def brokerage_deadline_days(*, first, last) -> dict:
+    """{(kind, day): (entries, IEEPA duty)} over every client, for the days first..last (inclusive).
+
+    The folded sums plus the changes not yet folded, in one statement (one snapshot: a refresh committing
+    meanwhile is either wholly in or wholly out).
+    """
+    base, changes = BrokerageDeadlineFigures._meta.db_table, BrokerageDeadlineChange._meta.db_table
+    sql = (
+        f"SELECT kind, day, SUM(entries), SUM(ieepa) FROM ("
+        f"SELECT kind, day, entries, ieepa FROM {base} WHERE day >= %s AND day <= %s UNION ALL "
+        f"SELECT kind, day, entries, ieepa FROM {changes} WHERE day >= %s AND day <= %s"
+        f") AS figures GROUP BY kind, day"
+    )
+    converter = BrokerageDeadlineFigures._meta.get_field("day")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, first, last])
+        rows = cursor.fetchall()
+    result = {}
+    for kind, day, entries, ieepa in rows:
+        if entries:  # a day every client has left (its changes not folded yet)
+            day = converter.to_python(day)  # SQLite returns text
+            result[(kind, day)] = (int(entries), Decimal(str(ieepa)).quantize(CENT))
+    return result
+
+
+def fold_brokerage_changes() -> int:
+    """Fold the appended changes into BrokerageDeadlineFigures (every few minutes, by beat). Returns how many.
+
+    Deletes exactly the changes it adds (DELETE ... RETURNING): one appended meanwhile, not yet committed,
+    is folded the next time.
+    """
+    table = BrokerageDeadlineChange._meta.db_table
+    with transaction.atomic():
+        _fold_lock()
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} RETURNING kind, day, entries, ieepa")
+            rows = cursor.fetchall()
+        sums: dict = {}
+        for kind, day, entries, ieepa in rows:
+            n, s = sums.get((kind, str(day)), (0, ZERO))
+            sums[(kind, str(day))] = (n + entries, s + Decimal(str(ieepa)))
+        _add_to_base([(k, d, n, s.quantize(CENT)) for (k, d), (n, s) in sorted(sums.items()) if n or s])
+    return len(rows)
+
+
+def brokerage_figures_rebuild() -> None:
+    """BrokerageDeadlineFigures summed again from every client's DeadlineFigures (nightly; the migration).
+
+    Repairs anything written behind the services' back. On PostgreSQL the changes table is locked against
+    new changes first, so every refresh is either committed before the sums are read or appended after.
+    """
+    base, changes = BrokerageDeadlineFigures._meta.db_table, BrokerageDeadlineChange._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        _fold_lock()
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {changes} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {changes}")
+        cursor.execute(f"DELETE FROM {base}")
+        cursor.execute(
+            f"INSERT INTO {base} (kind, day, entries, ieepa) SELECT kind, day, SUM(entries), SUM(ieepa) "
+            f"FROM {DeadlineFigures._meta.db_table} GROUP BY kind, day"
+        )
+
+
+def _fold_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(_FOLD_LOCK))
+
+
+def _add_to_base(rows: list[tuple]) -> None:
+    base = BrokerageDeadlineFigures._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {base} (kind, day, entries, ieepa) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (kind, day) DO UPDATE SET entries = {base}.entries + excluded.entries, "
+            f"ieepa = {base}.ieepa + excluded.ieepa",
+            rows,
+        )
+        cursor.execute(f"DELETE FROM {base} WHERE entries = 0")

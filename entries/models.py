@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client, Job, JobFields, TenantModel
-from domain.vocabulary import PATH_LABELS, PROGRAM_LABELS
+from domain.vocabulary import PATH_LABELS, PROGRAM_LABELS, REMINDED_DEADLINE_KINDS
 
 
 class EntryReport(Job):
@@ -140,6 +140,13 @@ class Entry(TenantModel):
         indexes = [
             models.Index(fields=["client", "refund_path"]),
             models.Index(fields=["client", "next_deadline"]),
+            # The deadline alerts of a manager's whole caseload, nearest first: its first page reads its 100
+            # entries in order, not every entry due on its first day (thousands, over every client).
+            models.Index(
+                fields=["next_deadline", "entry_number"],
+                condition=models.Q(next_deadline_kind__in=REMINDED_DEADLINE_KINDS),
+                name="entries_due_by_day",
+            ),
         ]
         verbose_name_plural = "entries"
 
@@ -227,6 +234,46 @@ class DeadlineFigures(TenantModel):
             models.Index(fields=["client", "day"], name="deadline_figures_client_day"),  # nearest of any kind
         ]
         verbose_name_plural = "deadline figures"
+
+
+class BrokerageDeadlineFigures(models.Model):
+    """Every client's DeadlineFigures summed per kind and day: the manager's caseload chart, totals and alerts.
+
+    A manager's caseload is every client: summing their stored days (hundreds of thousands of rows) on each
+    page took most of its time. Not tenant-owned (sums over clients, read by broker managers only). Kept
+    exact without making concurrent imports wait on the same days: figures_refresh appends each change as
+    BrokerageDeadlineChange rows, readers add the changes not yet folded in (entries.figures), and
+    fold_brokerage_changes folds them in every few minutes; the nightly refresh rebuilds the sums whole.
+    """
+
+    kind = models.CharField(max_length=40)
+    day = models.DateField()
+    entries = models.IntegerField(default=0)
+    ieepa = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day"], name="one_brokerage_figures_per_kind_day")
+        ]
+        verbose_name_plural = "brokerage deadline figures"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}: {self.entries} entries"
+
+
+class BrokerageDeadlineChange(models.Model):
+    """A change of one client's DeadlineFigures on one kind and day (signed), not yet in BrokerageDeadlineFigures.
+
+    Only ever inserted by a refresh and deleted by the fold: no two transactions wait for each other on it.
+    """
+
+    kind = models.CharField(max_length=40)
+    day = models.DateField()
+    entries = models.IntegerField()
+    ieepa = models.DecimalField(max_digits=18, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}: {self.entries:+} entries"
 
 
 class LedgerFigures(TenantModel):

@@ -103,6 +103,14 @@ def sweep_queued_reports() -> int:
     return len(reports_sweep_queued())
 
 
+@shared_task(**RETRY_ON_DATABASE_GONE)
+def fold_brokerage_figures() -> int:
+    """Every few minutes: the brokerage-wide deadline changes folded into their sums (entries.figures)."""
+    from .figures import fold_brokerage_changes
+
+    return fold_brokerage_changes()
+
+
 @shared_task(bind=True, acks_late=True, **RETRY_ON_DATABASE_GONE)
 def send_deadline_reminders(self, as_of: str | None = None) -> dict:
     """Daily: one reminder digest per person. Safe to run again: each reminder is recorded once sent."""

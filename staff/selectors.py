@@ -36,9 +36,11 @@ from brokerage.lookups import client_ids_in
 from clients.models import Client, StaffAssignment, User
 from clients.onboarding.checklist import readiness
 from clients.selectors import caseload_clients
+from domain.eligibility import open_paths
 from domain.vocabulary import REMINDED_DEADLINE_KINDS
+from entries.figures import brokerage_deadline_days
 from entries.models import DeadlineFigures, Entry, LedgerFigures, PathFigures, RefundPath
-from entries.selectors import headline_figures
+from entries.selectors import DUE_DAYS, headline_figures
 
 CHART_WEEKS = 13  # the next 90 days, week by week
 ZERO = Decimal("0")
@@ -111,20 +113,28 @@ SORTS = {
 }
 
 
-def _ledger_figures(client_ids: list[int]):
+def _of_caseload(rows, client_ids: list[int] | None):
+    """The rows of the caseload's clients; None: the caseload is every client (a manager's, unfiltered).
+
+    Every client needs no filter, and 2,000 ids sent with each query were a good part of the page's time.
+    """
+    return rows if client_ids is None else rows.filter(client_ids_in(client_ids))
+
+
+def _ledger_figures(client_ids: list[int] | None):
     """(client, filed, accepted, refunded, refunded principal, open rejections): its LedgerFigures row, if any."""
     return (
-        LedgerFigures.objects.filter(client_ids_in(client_ids))
+        _of_caseload(LedgerFigures.objects, client_ids)
         .values_list("client_id", *LEDGER_FIGURES, "open_rejections")
         .order_by()
     )
 
 
-def _client_figures(client_ids: list[int]):
+def _client_figures(client_ids: list[int] | None):
     """(client, entries, IEEPA duty, entries needing review): one row per client, summed by the database."""
     review = Case(When(refund_path=RefundPath.NEEDS_DATA, then="entries"), default=0)
     return (
-        PathFigures.objects.filter(client_ids_in(client_ids))
+        _of_caseload(PathFigures.objects, client_ids)
         .values("client_id")
         .annotate(n=Sum("entries"), ieepa=Sum("ieepa"), review=Sum(review))
         .values_list("client_id", "n", "ieepa", "review")
@@ -132,10 +142,10 @@ def _client_figures(client_ids: list[int]):
     )
 
 
-def _pipeline(client_ids: list[int]):
+def _pipeline(client_ids: list[int] | None):
     """(refund path, IEEPA duty) over the caseload: one row per path."""
     return (
-        PathFigures.objects.filter(client_ids_in(client_ids))
+        _of_caseload(PathFigures.objects, client_ids)
         .values("refund_path")
         .annotate(ieepa=Sum("ieepa"))
         .values_list("refund_path", "ieepa")
@@ -159,12 +169,19 @@ def _nearest_deadline_annotations(today: date) -> dict:
     }
 
 
-def _chart_weeks(client_ids: list[int], today: date):
+def _chart_weeks(client_ids: list[int] | None, today: date):
     """(week, IEEPA duty with a deadline that week) over the caseload, for the 13 chart weeks.
 
     Summed by the database per week and per client separately: with thousands of clients, one row per
-    (client, week) was tens of thousands of rows for the page to read.
+    (client, week) was tens of thousands of rows for the page to read. Every client's: the brokerage-wide
+    sums per day (a few hundred rows, not every client's days).
     """
+    if client_ids is None:
+        days = brokerage_deadline_days(first=today, last=today + timedelta(days=7 * CHART_WEEKS - 1))
+        weeks: dict[int, Decimal] = {}
+        for (_kind, day), (_entries, amount) in days.items():
+            weeks[(day - today).days // 7] = weeks.get((day - today).days // 7, ZERO) + amount
+        return weeks.items()
     week = Case(
         *(When(day__lt=today + timedelta(days=7 * (w + 1)), then=Value(w)) for w in range(CHART_WEEKS)),
         default=Value(CHART_WEEKS),
@@ -191,7 +208,7 @@ PROTEST_COLUMNS = {
 }
 
 
-def _protest_figures(rows: dict[int, ClientRow], today: date) -> None:
+def _protest_figures(rows: dict[int, ClientRow], client_ids: list[int] | None, today: date) -> None:
     """Protests per client by status: one grouped query."""
     from domain.protests.drafting import URGENT_DAYS
     from protests.models import Protest
@@ -199,15 +216,25 @@ def _protest_figures(rows: dict[int, ClientRow], today: date) -> None:
     for row in rows.values():
         row.protests = dict.fromkeys(("drafts", "pending", "allowed", "denied"), 0) | {"urgent": False}
     for client_id, status, count, nearest in (
-        Protest.objects.filter(client_ids_in(list(rows)), status__in=list(PROTEST_COLUMNS))
+        _of_caseload(Protest.objects, client_ids)
+        .filter(status__in=list(PROTEST_COLUMNS))
         .values("client_id", "status")
         .annotate(n=Count("id"), nearest=Min("earliest_deadline"))
         .values_list("client_id", "status", "n", "nearest")
         .order_by()
     ):
-        rows[client_id].protests[PROTEST_COLUMNS[status]] += count
+        if (row := rows.get(client_id)) is None:  # a client added since the caseload was read
+            continue
+        row.protests[PROTEST_COLUMNS[status]] += count
         if status == "draft" and nearest is not None and (nearest - today).days < URGENT_DAYS:
-            rows[client_id].protests["urgent"] = True  # a draft is urgent everywhere, the caseload too
+            row.protests["urgent"] = True  # a draft is urgent everywhere, the caseload too
+
+
+def _headline(rows: dict[int, ClientRow], client_ids: list[int], today: date) -> None:
+    """ "Refundable through CAPE now" and "deadline within 30 days": the one definition (entries.selectors)."""
+    for client_id, figures in headline_figures(client_ids=client_ids, today=today).items():
+        rows[client_id].refundable = figures["cape_now"]
+        rows[client_id].at_risk = figures["due_30"]
 
 
 def caseload_dashboard(
@@ -240,23 +267,36 @@ def caseload_dashboard(
             )
             for values in listed
         }
-        for client_id, *ledger, open_rejections in _ledger_figures(list(rows)):
-            rows[client_id].ledger = dict(zip(LEDGER_FIGURES, ledger, strict=True))
-            rows[client_id].open_rejections = open_rejections
-        # "Refundable through CAPE now" and "deadline within 30 days": the one definition (entries.selectors).
-        for client_id, figures in headline_figures(client_ids=list(rows), today=today).items():
-            rows[client_id].refundable = figures["cape_now"]
-            rows[client_id].at_risk = figures["due_30"]
-        for client_id, count, ieepa, review in _client_figures(list(rows)):
-            row = rows[client_id]
-            row.entries, row.ieepa, row.needs_review = count, ieepa, review
-        pipeline = dict(_pipeline(list(rows)))
-        _protest_figures(rows, today)
+        # A manager's whole caseload is every client: its figures need no list of ids, and its totals come
+        # from the brokerage-wide sums (the per-client headline figures then only for the rows shown).
+        everyone = user.is_staff_manager and not staff_id and not search
+        caseload = None if everyone else list(rows)
+        for client_id, *ledger, open_rejections in _ledger_figures(caseload):
+            if (row := rows.get(client_id)) is not None:  # None: a client added since the caseload was read
+                row.ledger = dict(zip(LEDGER_FIGURES, ledger, strict=True))
+                row.open_rejections = open_rejections
+        every_headline = not everyone or sort in ("refundable", "at_risk")  # sorted by them: all needed
+        if every_headline:
+            _headline(rows, list(rows), today)
+        for client_id, count, ieepa, review in _client_figures(caseload):
+            if (row := rows.get(client_id)) is not None:
+                row.entries, row.ieepa, row.needs_review = count, ieepa, review
+        pipeline = dict(_pipeline(caseload))
+        _protest_figures(rows, caseload, today)
         weeks = [ZERO] * CHART_WEEKS
-        for week, amount in _chart_weeks(list(rows), today):
+        for week, amount in _chart_weeks(caseload, today):
             weeks[week] = amount
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))
     shown = Paginator(ordered, page_size).get_page(page)
+    if every_headline:
+        totals = {name: sum((getattr(r, name) for r in ordered), ZERO) for name in ("refundable", "at_risk")}
+    else:
+        with scopes_disabled():  # the rows shown, of the caseload above
+            _headline(rows, [row.client_id for row in shown], today)
+        totals = {
+            "refundable": sum((pipeline.get(path) or ZERO for path in open_paths(today)), ZERO),
+            "at_risk": _due_within(today),
+        }
     with scopes_disabled():  # the checklists and staff of the clients on this page only (same ids as above)
         onboarding = onboarding_records([row.client for row in shown])
         prefetch_related_objects(
@@ -275,12 +315,19 @@ def caseload_dashboard(
             key=lambda p: -p[1],
         ),
         weeks=[(today + timedelta(days=7 * w), amount) for w, amount in enumerate(weeks)],
-        totals={
-            name: sum((getattr(r, name) for r in ordered), ZERO)
-            for name in ("ieepa", "refundable", "at_risk")
-        }
-        | {"clients": len(ordered), "open_rejections": sum(r.open_rejections for r in ordered)},
+        totals=totals
+        | {
+            "ieepa": sum((r.ieepa for r in ordered), ZERO),
+            "clients": len(ordered),
+            "open_rejections": sum(r.open_rejections for r in ordered),
+        },
     )
+
+
+def _due_within(today: date) -> Decimal:
+    """Every client's IEEPA duty with a deadline within DUE_DAYS (today included): the headline's "due_30" summed."""
+    days = brokerage_deadline_days(first=today, last=today + timedelta(days=DUE_DAYS))
+    return sum((amount for _entries, amount in days.values()), ZERO)
 
 
 def _nearest_of_each_client(due, client_ids: list[int], count: int) -> list[Entry]:
@@ -304,6 +351,35 @@ def _nearest_of_each_client(due, client_ids: list[int], count: int) -> list[Entr
                 "ORDER BY due.next_deadline, due.entry_number LIMIT %s",
                 [client_ids, *params, count],
             )
+        )
+
+
+def _due_per_day(client_ids: list[int] | None, first: date, last: date) -> list[tuple[date, int]]:
+    """(day, entries whose reminded deadline falls that day) over the caseload (None: every client), in order."""
+    if client_ids is None:
+        per_day: dict[date, int] = {}
+        for (_kind, day), (entries, _amount) in brokerage_deadline_days(first=first, last=last).items():
+            per_day[day] = per_day.get(day, 0) + entries
+        return sorted(per_day.items())
+    return list(
+        DeadlineFigures.objects.filter(client_ids_in(client_ids), day__gte=first, day__lte=last)
+        .values("day")
+        .annotate(count=Sum("entries"))
+        .values_list("day", "count")
+        .order_by("day")
+    )
+
+
+def _held_by_a_protest(entry_ids: list[int]) -> set[int]:
+    """The entries among these that a protest (draft or filed) holds: the alerts flag the others near their
+    protest deadline. Asked for the page's entries only (an EXISTS per due entry read thousands of them)."""
+    from protests.models import ProtestEntry
+
+    with scopes_disabled():  # the ids are the page's entries, read within the caseload
+        return set(
+            ProtestEntry.objects.filter(entry_id__in=entry_ids)
+            .exclude(status__in=[ProtestEntry.Status.RELEASED, ProtestEntry.Status.WITHDRAWN])
+            .values_list("entry_id", flat=True)
         )
 
 
@@ -339,23 +415,17 @@ def deadline_alerts(
     A page of `limit` entries from `after` (the deadline and entry number of the last one already
     shown): keyset pagination, so a later page costs what the first does.
     """
+    everyone = user.is_staff_manager and not staff_id  # every client: no list of ids to read or send
     visible = caseload_clients(user=user, staff_id=staff_id).prefetch_related(None)
-    clients = {c.pk: c for c in visible.only("id", "slug", "legal_name")}
+    client_ids = None if everyone else list(visible.values_list("pk", flat=True))
     last = today + timedelta(days=days)
     start = max(after[0], today) if after else today
     with scopes_disabled():  # across the clients the user may see (ids from caseload_clients)
         # The stored count per deadline day gives the total and the day by which this page's entries all
         # fall (the after-day's own are not counted: some were on earlier pages), so the entries are
         # read through (client, next_deadline) up to that day only.
-        per_day = (
-            DeadlineFigures.objects.filter(client_ids_in(clients), day__gte=today, day__lte=last)
-            .values("day")
-            .annotate(count=Sum("entries"))
-            .values_list("day", "count")
-            .order_by("day")
-        )
         total, ahead, cutoff = 0, 0, None
-        for day, count in per_day:
+        for day, count in _due_per_day(client_ids, today, last):
             total += count
             if day > start:
                 ahead += count
@@ -368,29 +438,28 @@ def deadline_alerts(
         ).only(
             "client_id", "entry_number", "refund_path", "ieepa_duty", "next_deadline", "next_deadline_kind"
         )
-        # An entry near its protest deadline that no protest (draft or filed) holds yet is flagged as such.
-        from protests.models import ProtestEntry
-
-        due = due.annotate(
-            in_protest=Exists(
-                ProtestEntry.objects.filter(entry=OuterRef("pk")).exclude(
-                    status__in=[ProtestEntry.Status.RELEASED, ProtestEntry.Status.WITHDRAWN]
-                )
-            )
-        )
         if after:
             due = due.exclude(next_deadline=after[0], entry_number__lte=after[1])
         due = due.order_by("next_deadline", "entry_number")
-        entries = _nearest_of_each_client(
-            due.filter(next_deadline__lte=cutoff or last), list(clients), limit + 1
+        if everyone:  # in order through the entries_due_by_day index: the page's own entries only
+            entries = list(due[: limit + 1])
+        else:
+            entries = _nearest_of_each_client(
+                due.filter(next_deadline__lte=cutoff or last), client_ids, limit + 1
+            )
+            if cutoff and len(entries) <= limit:  # the stored counts were ahead of the rows (stale): read on
+                entries = _nearest_of_each_client(due, client_ids, limit + 1)
+        clients = visible.filter(pk__in={entry.client_id for entry in entries}).only(
+            "id", "slug", "legal_name"
         )
-        if cutoff and len(entries) <= limit:  # the stored counts were ahead of the rows (stale): read on
-            entries = _nearest_of_each_client(due, list(clients), limit + 1)
+        clients = {client.pk: client for client in clients}
     more = len(entries) > limit
     entries = entries[:limit]
+    held = _held_by_a_protest([entry.pk for entry in entries])
     groups: dict[int, AlertGroup] = {}
     for entry in entries:
         entry.client = clients[entry.client_id]
+        entry.in_protest = entry.pk in held
         group = groups.setdefault(entry.client_id, AlertGroup(clients[entry.client_id], [], ZERO))
         group.entries.append(entry)
         group.amount += entry.ieepa_duty
