@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--route-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-broker-"))
+    work.mkdir(parents=True, exist_ok=True)
     if args.route_only:
         _setup_django(work)
         print(json.dumps(route_only(args.route_only)))
