@@ -16,6 +16,7 @@ from functools import cached_property
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
@@ -438,8 +439,14 @@ def deadline_alerts(
         ).only(
             "client_id", "entry_number", "refund_path", "ieepa_duty", "next_deadline", "next_deadline_kind"
         )
-        if after:
-            due = due.exclude(next_deadline=after[0], entry_number__lte=after[1])
+        if after:  # a row comparison: the index's own order, so a late page starts where it left off
+            due = due.filter(
+                RawSQL(
+                    '("entries_entry"."next_deadline", "entries_entry"."entry_number") > (%s, %s)',
+                    [after[0], after[1]],
+                    output_field=BooleanField(),
+                )
+            )
         due = due.order_by("next_deadline", "entry_number")
         if everyone:  # in order through the entries_due_by_day index: the page's own entries only
             entries = list(due[: limit + 1])

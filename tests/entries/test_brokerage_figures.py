@@ -6,6 +6,7 @@ grouped by deadline kind and day over every client.
 """
 
 import os
+import re
 import threading
 from collections import defaultdict
 from datetime import timedelta
@@ -233,18 +234,31 @@ def test_refreshes_of_clients_sharing_days_neither_wait_for_each_other_nor_lose_
     assert _read()[("cape_window_closes", day)] == (4, Decimal("206.00"))
 
 
-def test_the_first_page_of_a_managers_alerts_reads_through_the_due_by_day_index(settings, client_a, manager):
-    """Not every entry due on the first day (thousands over every client): the index gives them in order."""
-    _require_postgresql(settings)
-
-    _entry(client_a, "ABC00000010", days=3)
+def _entries_plan(run) -> str:
     with CaptureQueriesContext(connection) as queries:
-        deadline_alerts(user=manager, today=timezone.localdate(), days=30)
+        run()
     (sql,) = [q["sql"] for q in queries.captured_queries if 'FROM "entries_entry"' in q["sql"]]
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")  # a test table is tiny: ask which index the plan can use
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
-    assert "entries_due_by_day" in plan, plan
-    assert "Sort" not in plan.split("entries_due_by_day")[0], plan  # read in order, not read then sorted
+    return plan
+
+
+def test_a_managers_alerts_read_through_the_due_by_day_index_from_where_the_page_starts(
+    settings, client_a, manager
+):
+    """Not every entry due on the first day (thousands over every client): the index gives them in order, and
+    a later page starts at its keyset in the index instead of reading the earlier pages' entries again."""
+    _require_postgresql(settings)
+    _entry(client_a, "ABC00000010", days=3)
+    today = timezone.localdate()
+    first = _entries_plan(lambda: deadline_alerts(user=manager, today=today, days=30))
+    assert "entries_due_by_day" in first, first
+    assert "Sort" not in first.split("entries_due_by_day")[0], first  # read in order, not read then sorted
+    after = (today + timedelta(days=3), "ABC00000005")
+    later = _entries_plan(lambda: deadline_alerts(user=manager, today=today, days=30, after=after))
+    assert "entries_due_by_day" in later, later
+    (condition,) = [line for line in later.splitlines() if "Index Cond" in line]
+    assert re.search(r"ROW\(next_deadline, \(?entry_number\)?(::text)?\) > ROW", condition), later
