@@ -417,8 +417,11 @@ def deadline_alerts(
     shown): keyset pagination, so a later page costs what the first does.
     """
     everyone = user.is_staff_manager and not staff_id  # every client: no list of ids to read or send
-    visible = caseload_clients(user=user, staff_id=staff_id).prefetch_related(None)
-    client_ids = None if everyone else list(visible.values_list("pk", flat=True))
+    visible = (
+        caseload_clients(user=user, staff_id=staff_id).prefetch_related(None).only("id", "slug", "legal_name")
+    )
+    clients = None if everyone else {client.pk: client for client in visible}
+    client_ids = None if clients is None else list(clients)
     last = today + timedelta(days=days)
     start = max(after[0], today) if after else today
     with scopes_disabled():  # across the clients the user may see (ids from caseload_clients)
@@ -456,10 +459,8 @@ def deadline_alerts(
             )
             if cutoff and len(entries) <= limit:  # the stored counts were ahead of the rows (stale): read on
                 entries = _nearest_of_each_client(due, client_ids, limit + 1)
-        clients = visible.filter(pk__in={entry.client_id for entry in entries}).only(
-            "id", "slug", "legal_name"
-        )
-        clients = {client.pk: client for client in clients}
+        if clients is None:  # every client: read those of the page's entries only
+            clients = {client.pk: client for client in visible.filter(pk__in={e.client_id for e in entries})}
     more = len(entries) > limit
     entries = entries[:limit]
     held = _held_by_a_protest([entry.pk for entry in entries])
