@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 
 # Every client's rows go with the clients (CASCADE), except the entry lines, which carry no foreign key
-# (entries migration 0005_lines_without_fk) and so must be named.
-EMPTY_CLIENTS_SQL = "TRUNCATE clients_client, entries_entryline RESTART IDENTITY CASCADE"
+# (entries migration 0005_lines_without_fk), and the brokerage-wide deadline sums over every client (no
+# client of their own; a TRUNCATE fires no delete signal), which must be named.
+EMPTY_CLIENTS_SQL = (
+    "TRUNCATE clients_client, entries_entryline, entries_brokeragedeadlinefigures, "
+    "entries_brokeragedeadlinechange RESTART IDENTITY CASCADE"
+)
 
 
 def ensure_database() -> str:
