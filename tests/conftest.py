@@ -79,6 +79,19 @@ def _services_missing_reason(settings) -> str | None:
 
 
 @pytest.fixture
+def postgresql(settings):
+    """For a test that needs PostgreSQL itself (row locks, real concurrency, its plans): skipped on SQLite,
+    unless REQUIRE_SERVICES=1 (CI), where that is a failure."""
+    import os
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        reason = "this test needs PostgreSQL (real concurrency, row locks, its plans): set DATABASE_URL to it"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
 def celery_worker_process(start_celery_worker):
     """A real `celery worker` process consuming a private queue on Redis, on the test database.
 

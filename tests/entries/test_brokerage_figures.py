@@ -5,7 +5,6 @@ the nightly rebuild) is followed by the same check: the sums read for the caselo
 grouped by deadline kind and day over every client.
 """
 
-import os
 import re
 import threading
 from collections import defaultdict
@@ -182,18 +181,9 @@ def test_a_managers_alerts_page_through_the_same_entries_as_a_staff_member_with_
     assert sum(pages(manager), []) == expected
 
 
-def _require_postgresql(settings) -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        reason = "concurrent refreshes need a database with real concurrency: set DATABASE_URL to PostgreSQL"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.mark.django_db(transaction=True)
-def test_refreshes_of_clients_sharing_days_neither_wait_for_each_other_nor_lose_a_change(settings):
+def test_refreshes_of_clients_sharing_days_neither_wait_for_each_other_nor_lose_a_change(postgresql):
     """Two imports of two clients end in refreshes of the same days at the same moment: both commit, at once."""
-    _require_postgresql(settings)
     clients = [ClientFactory(slug=f"client-{n}") for n in range(2)]
     for client in clients:
         _entry(client, f"ABC0000001{client.pk % 10}", days=7)
@@ -247,11 +237,10 @@ def _entries_plan(run) -> str:
 
 
 def test_a_managers_alerts_read_through_the_due_by_day_index_from_where_the_page_starts(
-    settings, client_a, manager
+    postgresql, client_a, manager
 ):
     """Not every entry due on the first day (thousands over every client): the index gives them in order, and
     a later page starts at its keyset in the index instead of reading the earlier pages' entries again."""
-    _require_postgresql(settings)
     _entry(client_a, "ABC00000010", days=3)
     today = timezone.localdate()
     first = _entries_plan(lambda: deadline_alerts(user=manager, today=today, days=30))

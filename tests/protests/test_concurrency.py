@@ -1,6 +1,5 @@
 """Two filings at the same moment never put an entry into two live protests (PostgreSQL, two connections)."""
 
-import os
 import threading
 
 import pytest
@@ -12,14 +11,6 @@ from protests import following
 from protests.models import Protest, ProtestEntry
 from tests.factories import seed_reference_data
 from tests.protests.helpers import IOR_A, build, protest_entries, today
-
-
-def _require_postgresql(settings) -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        reason = "concurrent filings need a database with real concurrency: set DATABASE_URL to PostgreSQL"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
 
 
 def _second_draft_with_the_same_entries(client, first: Protest) -> Protest:
@@ -63,9 +54,8 @@ def protest_templates(transactional_db):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
 def test_two_filings_at_once_leave_each_entry_in_one_live_protest(
-    settings, protest_templates, client_a, staff_a, round_
+    postgresql, protest_templates, client_a, staff_a, round_
 ):
-    _require_postgresql(settings)
     protest_entries(client_a, 500)
     (first,) = build(client_a, staff_a)
     second = _second_draft_with_the_same_entries(client_a, first)

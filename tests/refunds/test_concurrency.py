@@ -1,6 +1,5 @@
 """Two builds of one client at the same moment never put an entry into two declarations (PostgreSQL)."""
 
-import os
 import threading
 
 import pytest
@@ -14,18 +13,9 @@ from tests.entries.helpers import AS_OF
 from tests.refunds.helpers import make_entries
 
 
-def _require_postgresql(settings) -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        reason = "concurrent builds need a database with row locks and real concurrency: set DATABASE_URL to PostgreSQL"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
-def test_concurrent_builds_never_declare_an_entry_twice(settings, client_a, staff_a, round_):
-    _require_postgresql(settings)
+def test_concurrent_builds_never_declare_an_entry_twice(postgresql, client_a, staff_a, round_):
     make_entries(client_a, 3000)
     start = threading.Barrier(2)
     outcomes: list = []
