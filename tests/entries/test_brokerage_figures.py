@@ -118,6 +118,30 @@ def test_the_nightly_rebuild_repairs_rows_written_behind_the_services_back(clien
     assert _read() == _entries_own_sums() and not BrokerageDeadlineChange.objects.exists()
 
 
+def test_a_refresh_writes_only_the_days_that_changed(client_a):
+    """The nightly refresh of every client rewrote every stored day: dead rows by the hundred thousand."""
+    _entry(client_a, "ABC00000010", days=5)
+    _entry(client_a, "ABC00000011", days=9)
+    with scopes_disabled():
+        before = dict(DeadlineFigures.objects.values_list("day", "pk"))
+    changes = BrokerageDeadlineChange.objects.count()
+    figures_refresh(client_id=client_a.pk)  # nothing changed: nothing written
+    with scopes_disabled():
+        assert dict(DeadlineFigures.objects.values_list("day", "pk")) == before
+    assert BrokerageDeadlineChange.objects.count() == changes
+
+    with scope(client=client_a):  # one entry's deadline moves from day 9 to day 5
+        Entry.objects.filter(entry_number="ABC00000011").update(
+            next_deadline=timezone.localdate() + timedelta(days=5)
+        )
+    figures_refresh(client_id=client_a.pk)
+    with scopes_disabled():
+        after = {day: (pk, n) for day, pk, n in DeadlineFigures.objects.values_list("day", "pk", "entries")}
+    day5, day9 = (timezone.localdate() + timedelta(days=d) for d in (5, 9))
+    assert after == {day5: (before[day5], 2)}  # the same row, updated; day 9's row gone
+    assert _read() == _entries_own_sums()
+
+
 def test_a_manager_sees_the_same_chart_and_totals_as_a_staff_member_with_every_client(client_a, client_b):
 
     for n, (client, days) in enumerate(
