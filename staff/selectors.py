@@ -181,7 +181,8 @@ def _chart_weeks(client_ids: list[int] | None, today: date):
         days = brokerage_deadline_days(first=today, last=today + timedelta(days=7 * CHART_WEEKS - 1))
         weeks: dict[int, Decimal] = {}
         for (_kind, day), (_entries, amount) in days.items():
-            weeks[(day - today).days // 7] = weeks.get((day - today).days // 7, ZERO) + amount
+            week = (day - today).days // 7
+            weeks[week] = weeks.get(week, ZERO) + amount
         return weeks.items()
     week = Case(
         *(When(day__lt=today + timedelta(days=7 * (w + 1)), then=Value(w)) for w in range(CHART_WEEKS)),
