@@ -96,6 +96,8 @@ class ClientRow:
 
 @dataclass
 class Dashboard:
+    # Every client of the caseload, in order. Their refundable and at_risk are filled for the rows of the
+    # page only when the caseload is every client and the sort is by neither (the totals are exact either way).
     rows: list[ClientRow]
     page: Page  # the rows shown, with their onboarding readiness
     pipeline: list[tuple[str, Decimal]]  # (path label, IEEPA duty)
