@@ -29,6 +29,19 @@ MERGE_KINDS = [
 ]
 
 
+
+def refill(apps, schema_editor):
+    for statement in REFILL:
+        schema_editor.execute(statement)
+
+
+def merge_kinds(apps, schema_editor):
+    for statement in MERGE_KINDS:
+        if statement.startswith("SET CONSTRAINTS") and schema_editor.connection.vendor != "postgresql":
+            continue  # SQLite has no deferred checks to settle (and no such statement)
+        schema_editor.execute(statement)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -57,5 +70,5 @@ class Migration(migrations.Migration):
         # Last, after the schema changes: rows written in this transaction leave deferred foreign-key checks
         # pending, and PostgreSQL refuses to change a table's indexes while they are (the rows all have kind ''
         # until then, unique per client and day, so the new constraint holds).
-        migrations.RunSQL(REFILL, reverse_sql=MERGE_KINDS),
+        migrations.RunPython(refill, merge_kinds),
     ]
