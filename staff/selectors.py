@@ -172,18 +172,27 @@ def _nearest_deadline_annotations(today: date) -> dict:
     }
 
 
-def _chart_weeks(client_ids: list[int] | None, today: date):
+def _brokerage_days(today: date) -> dict:
+    """Every client's stored deadline days (summed per kind and day) for the chart's 13 weeks and the 30-day
+    total, read once for both."""
+    return brokerage_deadline_days(
+        first=today, last=today + timedelta(days=max(7 * CHART_WEEKS - 1, DUE_DAYS))
+    )
+
+
+def _chart_weeks(client_ids: list[int] | None, today: date, brokerage_days: dict | None):
     """(week, IEEPA duty with a deadline that week) over the caseload, for the 13 chart weeks.
 
     Summed by the database per week and per client separately: with thousands of clients, one row per
     (client, week) was tens of thousands of rows for the page to read. Every client's: the brokerage-wide
     sums per day (a few hundred rows, not every client's days).
     """
-    if client_ids is None:
-        days = brokerage_deadline_days(first=today, last=today + timedelta(days=7 * CHART_WEEKS - 1))
+    if client_ids is None:  # every client: the brokerage-wide days
         weeks: dict[int, Decimal] = {}
-        for (_kind, day), (_entries, amount) in days.items():
+        for (_kind, day), (_entries, amount) in brokerage_days.items():
             week = (day - today).days // 7
+            if week >= CHART_WEEKS:
+                continue
             weeks[week] = weeks.get(week, ZERO) + amount
         return weeks.items()
     week = Case(
@@ -288,7 +297,8 @@ def caseload_dashboard(
         pipeline = dict(_pipeline(caseload))
         _protest_figures(rows, caseload, today)
         weeks = [ZERO] * CHART_WEEKS
-        for week, amount in _chart_weeks(caseload, today):
+        brokerage_days = _brokerage_days(today) if everyone else None
+        for week, amount in _chart_weeks(caseload, today, brokerage_days):
             weeks[week] = amount
     ordered = sorted(rows.values(), key=SORTS.get(sort, SORTS["queue"]))
     shown = Paginator(ordered, page_size).get_page(page)
@@ -299,7 +309,7 @@ def caseload_dashboard(
             _headline(rows, [row.client_id for row in shown], today)
         totals = {
             "refundable": sum((pipeline.get(path) or ZERO for path in open_paths(today)), ZERO),
-            "at_risk": _due_within(today),
+            "at_risk": _due_within(brokerage_days, today),
         }
     with scopes_disabled():  # the checklists and staff of the clients on this page only (same ids as above)
         onboarding = onboarding_records([row.client for row in shown])
@@ -328,10 +338,10 @@ def caseload_dashboard(
     )
 
 
-def _due_within(today: date) -> Decimal:
+def _due_within(brokerage_days: dict, today: date) -> Decimal:
     """Every client's IEEPA duty with a deadline within DUE_DAYS (today included): the headline's "due_30" summed."""
-    days = brokerage_deadline_days(first=today, last=today + timedelta(days=DUE_DAYS))
-    return sum((amount for _entries, amount in days.values()), ZERO)
+    last = today + timedelta(days=DUE_DAYS)
+    return sum((amount for (_kind, day), (_n, amount) in brokerage_days.items() if day <= last), ZERO)
 
 
 def _nearest_of_each_client(due, client_ids: list[int], count: int) -> list[Entry]:
