@@ -99,6 +99,12 @@ class Registry:
                 return rule
         return None
 
+    def covers(self, hts_digits: str | None) -> bool:
+        """Whether any rule covers the HTS number, whatever the date: if none does, rule_of is None always."""
+        if not hts_digits:
+            return False
+        return any(rule.covers(hts_digits) for rule in self._index.get(hts_digits[:_KEY_DIGITS], ()))
+
     def program_of(self, hts_digits: str | None, entry_date: date | None) -> str | None:
         """ "ieepa", "section_122" or None for an HTS number on an entry of that date."""
         rule = self.rule_of(hts_digits, entry_date)

@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from domain.entry_numbers import canonical, is_well_formed
@@ -85,24 +86,30 @@ def _row_parser(
     m_status, m_liq_date = memo["liquidation_status"], memo["liquidation_date"]
     m_drawback, m_recon = memo["drawback"], memo["reconciliation"]
     m_protest = Memo(_protest_parser(names))
-    plain, decimal, money = _PLAIN_MONEY.fullmatch, Decimal, parse_money
+    plain, decimal, money, new_line = _PLAIN_MONEY.fullmatch, Decimal, parse_money, tuple.__new__
     needs_date = (None, LIQUIDATED, RELIQUIDATED)
-    # Rows of one entry usually follow each other: remember the last entry number only.
-    last = [None, ""]
+    # The entry-level cells of consecutive rows of one entry are the same text, so the values parsed
+    # from them are too: a row whose entry-level cells equal the last parsed row's reuses that row's
+    # values (entry number to reconciliation flag) and parses only its line-level cells. The cells are
+    # compared as one tuple, picked in C; a row's values are remembered only once all of them parsed.
+    entry_at = [i_entry] + [
+        i
+        for i in (i_type, i_importer, i_port, i_date, i_summary_date, i_status, i_liq_date)
+        + (i_drawback, i_protest, i_recon)
+        if i >= 0
+    ]
+    entry_cells = itemgetter(*entry_at) if len(entry_at) > 1 else lambda cells: (cells[i_entry],)
+    last_cells: list = [None]
+    last: tuple = ()
+    last_number = [None, ""]  # an entry number's text and its canonical form (its check digit is costly)
 
-    def parse(cells: Sequence[str], row_number: int) -> Line:
+    def entry_values(cells: Sequence[str]) -> tuple:
         raw = cells[i_entry]
-        if raw == last[0]:
-            entry = last[1]
+        if raw == last_number[0]:
+            entry = last_number[1]
         else:
             entry = parse_entry_number(raw)
-            last[0], last[1] = raw, entry
-        text = cells[i_duty]
-        duty = decimal(text) if plain(text) else money(text, "duty amount", required=True)
-        goods = None
-        if i_goods >= 0:
-            text = cells[i_goods]
-            goods = decimal(text) if plain(text) else money(text, "goods value")
+            last_number[0], last_number[1] = raw, entry
         entry_date = m_date[cells[i_date]] if i_date >= 0 else None
         summary_date = m_summary_date[cells[i_summary_date]] if i_summary_date >= 0 else None
         if entry_date is None and summary_date is None:
@@ -113,25 +120,54 @@ def _row_parser(
             status = m_status[cells[i_status]]
             if status in needs_date:
                 status = resolve_status(status, liq_date, cells[i_status])
-        return Line(
-            row_number,
+        # As Line holds them: the fields before the line number, those between the ordinal and the HTS
+        # number, and those after the country of origin.
+        return (
             entry,
-            m_line[cells[i_line]] if i_line >= 0 else None,
-            m_ordinal[cells[i_ordinal]] if i_ordinal >= 0 else None,
-            m_type[cells[i_type]] if i_type >= 0 else None,
-            m_importer[cells[i_importer]] if i_importer >= 0 else None,
-            m_port[cells[i_port]] if i_port >= 0 else None,
-            entry_date,
-            summary_date,
-            m_hts[cells[i_hts]] if i_hts >= 0 else None,
-            goods,
-            duty,
-            m_country[cells[i_country]] if i_country >= 0 else None,
-            status,
-            liq_date,
-            m_drawback[cells[i_drawback]] if i_drawback >= 0 else None,
-            m_protest[cells[i_protest]] if i_protest >= 0 else None,
-            m_recon[cells[i_recon]] if i_recon >= 0 else None,
+            (
+                m_type[cells[i_type]] if i_type >= 0 else None,
+                m_importer[cells[i_importer]] if i_importer >= 0 else None,
+                m_port[cells[i_port]] if i_port >= 0 else None,
+                entry_date,
+                summary_date,
+            ),
+            (
+                status,
+                liq_date,
+                m_drawback[cells[i_drawback]] if i_drawback >= 0 else None,
+                m_protest[cells[i_protest]] if i_protest >= 0 else None,
+                m_recon[cells[i_recon]] if i_recon >= 0 else None,
+            ),
+        )
+
+    def parse(cells: Sequence[str], row_number: int) -> Line:
+        nonlocal last
+        key = entry_cells(cells)
+        if key != last_cells[0]:
+            last = entry_values(cells)
+            last_cells[0] = key
+        entry, middle, end = last
+        text = cells[i_duty]
+        duty = decimal(text) if plain(text) else money(text, "duty amount", required=True)
+        goods = None
+        if i_goods >= 0:
+            text = cells[i_goods]
+            goods = decimal(text) if plain(text) else money(text, "goods value")
+        # tuple.__new__ builds the named tuple in C: Line(...) goes through its generated __new__.
+        return new_line(
+            Line,
+            (
+                row_number,
+                entry,
+                m_line[cells[i_line]] if i_line >= 0 else None,
+                m_ordinal[cells[i_ordinal]] if i_ordinal >= 0 else None,
+                *middle,
+                m_hts[cells[i_hts]] if i_hts >= 0 else None,
+                goods,
+                duty,
+                m_country[cells[i_country]] if i_country >= 0 else None,
+                *end,
+            ),
         )
 
     return parse

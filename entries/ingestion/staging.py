@@ -130,7 +130,9 @@ def stage_rows(
     allowed_canonical = {canonical_ior(n) for n in allowed}
     check_importer = bool(allowed_canonical)
     importer_ok: dict[str | None, bool] = {}
-    programs: dict[tuple, str] = {}
+    # The program of an HTS number: by number alone for numbers no Chapter 99 rule covers (most of
+    # them), else by (number, date).
+    programs: dict = {}
     line_type, crc32, adler32 = parsing.Line, zlib.crc32, zlib.adler32
     key_id, facts, number = key_base, None, None
     crc_start = adler_start = 0
@@ -148,32 +150,24 @@ def stage_rows(
                 if type(item) is not line_type:
                     errors.append((item.row_number, item.entry_number[:64], item.column[:100], item.reason))
                     continue
-                importer = item.importer_number
-                if check_importer:
-                    ok = importer_ok.get(importer)
-                    if ok is None:
-                        ok = canonical_ior(importer or "") in allowed_canonical
-                        if len(importer_ok) < 10_000:
-                            importer_ok[importer] = ok
-                    if not ok:
-                        errors.append(_importer_error(item, allowed))
-                        continue
-                entry_date = item.entry_date
-                row_facts = (
-                    item.entry_type,
-                    importer,
-                    item.port,
-                    entry_date,
-                    item.entry_summary_date,
-                    item.liquidation_status,
-                    item.liquidation_date,
-                    item.drawback,
-                    item.protest,
-                    item.reconciliation,
-                )
+                # The entry-level fields, in KEY_COLUMNS' order (Line's entry type to summary date,
+                # then liquidation status to reconciliation flag), sliced in C.
+                row_facts = item[4:9] + item[13:]
                 if row_facts != facts or item.entry_number != number:
-                    # A new segment (in practice: a new entry). The hashes are of the row's text, entry
-                    # key first, so the hash state after the key is computed once per segment.
+                    # A new segment (in practice: a new entry). Its rows share the importer number,
+                    # so it is checked here, once per segment.
+                    if check_importer:
+                        importer = item.importer_number
+                        ok = importer_ok.get(importer)
+                        if ok is None:
+                            ok = canonical_ior(importer or "") in allowed_canonical
+                            if len(importer_ok) < 10_000:
+                                importer_ok[importer] = ok
+                        if not ok:
+                            errors.append(_importer_error(item, allowed))
+                            continue
+                    # The hashes are of the row's text, entry key first, so the hash state after the
+                    # key is computed once per segment.
                     if head:
                         keys.append(
                             (
@@ -189,6 +183,7 @@ def stage_rows(
                             )
                         )
                     facts, number = row_facts, item.entry_number
+                    on = item.entry_date or item.entry_summary_date  # the Chapter 99 rules' date
                     key_id += 1
                     entry_key = "|".join(str(value) for value in row_facts)
                     prefix = f"{entry_key}|".encode()
@@ -204,13 +199,15 @@ def stage_rows(
                     first_row = item.row_number
                     count = duty_sum = goods_sum = ieepa_sum = s122_sum = hash_a = hash_b = 0
                 hts, goods, duty, country = item.hts, item.goods_value, item.duty, item.country_of_origin
-                on = entry_date or item.entry_summary_date
-                program = programs.get((hts, on))
+                # Most HTS numbers are no Chapter 99 number at all: their program ("") needs no date.
+                program = programs.get(hts)
                 if program is None:
-                    rule = registry.rule_of(hts, on)
-                    program = rule.program if rule is not None and rule.carries_duty else ""
-                    if len(programs) < 100_000:
-                        programs[(hts, on)] = program
+                    program = programs.get((hts, on))
+                    if program is None:
+                        rule = registry.rule_of(hts, on)
+                        program = rule.program if rule is not None and rule.carries_duty else ""
+                        if len(programs) < 100_000:
+                            programs[(hts, on) if registry.covers(hts) else hts] = program
                 # Exact: the parser refuses fractions of a cent. The hash takes the cents too, so a
                 # report that writes 12.5 where the last one wrote 12.50 brings no change.
                 duty = int(duty * 100)

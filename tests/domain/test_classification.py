@@ -656,3 +656,23 @@ def test_classify_next_deadline_is_never_in_the_past(entry, as_of):
         assert result.next_deadline_kind != DeadlineKind.NONE
     assert result.explanation and "None" not in result.explanation
     assert (result.exclusion_reason != "") == (result.refund_path == RefundPath.EXCLUDED)
+
+
+@pytest.mark.parametrize(
+    "hts, covered",
+    [
+        ("99030110", True),  # inside the dated rule, whatever the date
+        ("9903011099", True),
+        ("99030210", False),  # same chapter, no rule
+        ("8517193960", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_registry_covers_a_number_whatever_the_date(hts, covered):
+    dated = Registry(
+        version="t", rules=(_rule(effective_from=date(2025, 2, 4), effective_to=date(2026, 2, 23)),)
+    )
+    assert dated.covers(hts) is covered
+    if not covered:  # what the import relies on: an uncovered number has no program on any date
+        assert {dated.program_of(hts, day) for day in (None, date(2025, 1, 1), date(2026, 1, 1))} == {None}
