@@ -240,9 +240,29 @@ def _prepare_database() -> None:
 # ---- measurements -------------------------------------------------------------------------------
 
 
+def _cpu_self_children() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process with its threads, and of its waited-for children."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _backend_cpu(connection) -> float | None:
+    """CPU seconds the connection's PostgreSQL backend has used, from /proc (a local server), else None."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def import_only(path: Path, slug: str, reprocess: bool, profile: Path | None) -> dict:
     """Runs in the subprocess: the import exactly as the upload page's task runs it, timed."""
     from django.core.files import File
+    from django.db import connection
     from django.db.models import Count
     from django_scopes import scope, scopes_disabled
 
@@ -289,6 +309,7 @@ def import_only(path: Path, slug: str, reprocess: bool, profile: Path | None) ->
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu_before, backend_before = _cpu_self_children(), _backend_cpu(connection)
     start = time.perf_counter()
     with scope(client=client), path.open("rb") as handle:
         report, created = report_upload(
@@ -301,6 +322,7 @@ def import_only(path: Path, slug: str, reprocess: bool, profile: Path | None) ->
         uploaded = time.perf_counter()
         report_import(report=report, as_of=AS_OF)
     wall = time.perf_counter() - start
+    cpu_after, backend_after = _cpu_self_children(), _backend_cpu(connection)
     phases["commit"] = phases["import_report"] - phases["stage"] - phases["merge"]
     phases["after"] = wall - (uploaded - start) - phases["import_report"]
     if profiler is not None:
@@ -323,6 +345,11 @@ def import_only(path: Path, slug: str, reprocess: bool, profile: Path | None) ->
         "entries": entries,
         "lines": lines,
         "paths": paths,
+        # CPU seconds of the import: this process (Django, staging, the classifying thread), the second
+        # half's process, and the database backend of the import's connection (None: not readable here).
+        "cpu_process": cpu_after[0] - cpu_before[0],
+        "cpu_children": cpu_after[1] - cpu_before[1],
+        "cpu_database": None if backend_before is None else backend_after - backend_before,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_mb": rss_before / 1024,
         "rss_child_mb": max(child_peaks, default=0) / 1024,
@@ -497,12 +524,14 @@ def storage_floor(work: Path, slug: str) -> dict:
         )
         expected = cursor.execute(counts, [source.pk, source.pk]).fetchone()
 
+        backend_before = _backend_cpu(connection)
         cursor.execute("BEGIN")
         entries = _copy_in(cursor, "entries_entry", entry_columns, entries_file)
         lines = _copy_in(cursor, "entries_entryline", line_columns, lines_file)
         start = time.perf_counter()
         cursor.execute("COMMIT")
         commit = time.perf_counter() - start
+        backend_after = _backend_cpu(connection)
 
         stored = cursor.execute(counts, [floor.pk, floor.pk]).fetchone()
         assert stored == expected, (stored, expected)
@@ -522,6 +551,7 @@ def storage_floor(work: Path, slug: str) -> dict:
         "entries": entries,
         "lines": lines,
         "commit": commit,
+        "cpu_database": None if backend_before is None else backend_after - backend_before,
         "entry_rows": expected[0],
         "rows": expected[1],
     }
@@ -665,6 +695,16 @@ def results_table(r: dict) -> str:
     ]
     for key, label in _PHASES:
         lines.append(f"| {label} | {e2e.get(key, 0):.2f} | {again.get(key, 0):.2f} |")
+    if e2e.get("cpu_database") is not None:
+        cpu = e2e["cpu_process"] + e2e["cpu_children"] + e2e["cpu_database"]
+        lines += [
+            "",
+            f"CPU seconds of the first import: {cpu:.1f} in {e2e['wall']:.2f} s of wall time "
+            f"({cpu / e2e['wall']:.2f} cores busy on average): its process {e2e['cpu_process']:.1f} "
+            f"(staging, the classifying thread, Django), the second half's process {e2e['cpu_children']:.1f}, "
+            f"the database backend {e2e['cpu_database']:.1f}. The floor's backend: {floor['cpu_database']:.1f} "
+            f"in {floor['wall']:.2f} s.",
+        ]
     lines += [
         "",
         f"First import: {e2e['created']:,} entries created, {e2e['lines']:,} lines, {e2e['rejected']:,} rows rejected; "
@@ -699,6 +739,16 @@ def results_table(r: dict) -> str:
             + "."
         )
     return "\n".join(lines)
+
+
+def _cpu_line(run: dict) -> str:
+    e2e, floor = run["import"], run["floor"]
+    if e2e.get("cpu_database") is None:
+        return ""
+    return (
+        f"; CPU s: import {e2e['cpu_process']:.1f} + second half {e2e['cpu_children']:.1f} + database "
+        f"{e2e['cpu_database']:.1f}, floor's database {floor['cpu_database']:.1f}"
+    )
 
 
 def write_doc(doc: Path, r: dict, command: str) -> None:
@@ -781,7 +831,9 @@ def main() -> None:
             f"floor {run['floor']['wall']:.2f} s (entries {run['floor']['entries']:.2f}, "
             f"lines {run['floor']['lines']:.2f}, commit {run['floor']['commit']:.2f}), "
             f"import-export {run['ie']:.2f} s, re-import {run['reimport']['wall']:.2f} s"
-            + (f", xlsx {run['xlsx']['wall']:.2f} s" if workbook else ""),
+            + (f", xlsx {run['xlsx']['wall']:.2f} s" if workbook else "")
+            + f"; import / floor {run['import']['wall'] / run['floor']['wall']:.2f}"
+            + _cpu_line(run),
             flush=True,
         )
         runs.append(run)
