@@ -54,8 +54,11 @@ def _merge(*, client, report, stage: _Stage, result: ImportResult, as_of: date, 
             # Temporary tables get no statistics by themselves; without them the planner guesses a few
             # hundred rows, picks sort-based joins that spill to disk and pays for JIT compilation. The
             # merge's hashes and sorts of a million rows fit in 128 MB, set for this transaction only.
+            # What the plans need is the tables' sizes, not fine histograms: a sample of 3,000 rows
+            # (statistics target 10) gives the same plans as the default 30,000, in 0.06 s instead of 0.22.
             cursor.execute("SET LOCAL work_mem = '128MB'")
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL default_statistics_target = 10")
             cursor.execute("ANALYZE stage_rows (entry_number)")
             cursor.execute("ANALYZE stage_keys (entry_number)")
         # Entries that came in more than one segment (a run of consecutive rows, staging.KEY_COLUMNS):
@@ -136,6 +139,10 @@ def _merge(*, client, report, stage: _Stage, result: ImportResult, as_of: date, 
             "WHERE s.entry_number NOT IN (SELECT entry_number FROM stage_bad) ORDER BY s.first_row",
             [client.pk],
         )
+        if stage.postgres:
+            # Its size, for the lines' join: guessed from a filter on state, the planner hashed the
+            # million staged rows instead of stage_target's entries.
+            cursor.execute("ANALYZE stage_target")
         counts = dict(_fetch(cursor, "SELECT state, COUNT(*) FROM stage_target GROUP BY state"))
         if counts.get("fewer"):
             counts = _keep_fewer(cursor, client=client, report=report, result=result, as_of=as_of)

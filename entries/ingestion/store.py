@@ -92,13 +92,15 @@ def _store(
     _check_entries_stored(cursor, client=client)
 
 
-# The entry-level fields and sums travel in stage_target (merge._merge), which is written in file order.
+# The entry-level fields and sums travel in stage_target (merge._merge). It is written in file order (the
+# new entries' ids follow it), and read in that order without a sort: the order only keeps the entries'
+# COPY appending to the primary key's right end.
 _AGGREGATES_SQL = (
     "SELECT entry_number, entry_type, importer_number, port, entry_date, entry_summary_date, "
     "liquidation_status, liquidation_date, drawback, protest, reconciliation, line_count, "
     "CAST(duty_cents AS bigint), CAST(goods_cents AS bigint), CAST(ieepa_cents AS bigint), "
     "CAST(s122_cents AS bigint), CAST(hash_a AS bigint), CAST(hash_b AS bigint), entry_id, state "
-    "FROM stage_target WHERE state IN ('new', 'changed') ORDER BY first_row"
+    "FROM stage_target WHERE state IN ('new', 'changed')"
 )
 
 
