@@ -31,19 +31,8 @@ def _fetch(cursor, sql: str, params=()) -> Iterator[tuple]:
         yield from batch
 
 
-# stage_target's columns besides entry_number: the entry-level fields, then the sums of the entry's rows.
-_ENTRY_FIELDS = (
-    "entry_type",
-    "importer_number",
-    "port",
-    "entry_date",
-    "entry_summary_date",
-    "liquidation_status",
-    "liquidation_date",
-    "drawback",
-    "protest",
-    "reconciliation",
-)
+# stage_target's columns besides entry_number: the entry-level fields (_ENTRY_FIELDS, below, in the
+# order of staging.KEY_COLUMNS), then the sums of the entry's rows.
 _ENTRY_SUMS = ("line_count", "duty_cents", "goods_cents", "ieepa_cents", "s122_cents", "hash_a", "hash_b")
 
 
@@ -234,6 +223,7 @@ _ENTRY_FIELD_LABELS = {
     "protest": "Protest",
     "reconciliation": "Reconciliation Flag",
 }
+_ENTRY_FIELDS = tuple(_ENTRY_FIELD_LABELS)
 
 
 def _explain_disagreements(stage: _Stage) -> None:
