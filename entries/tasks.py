@@ -1,6 +1,7 @@
 """Thin tasks: ids in, fetch, enter the client's scope, one service call."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django_scopes import scope
 
@@ -84,15 +85,26 @@ def reclassify_after_registry_change() -> None:
             entries_reclassify(client=client, as_of=today, registry=registry)
 
 
-@shared_task(acks_late=True)
-def route_broker_report(report_id: int) -> None:
+@shared_task(bind=True, acks_late=True)
+def route_broker_report(self, report_id: int) -> None:
+    from clients.jobs import job_claim
+
     from .ingestion.routing import broker_report_route
     from .models import BrokerReport
 
-    report = BrokerReport.objects.get(pk=report_id)  # staff-side row: not tenant-scoped
-    if report.status == BrokerReport.Status.SUCCEEDED:
-        return
-    broker_report_route(report=report)
+    report = job_claim(  # staff-side rows: not tenant-scoped
+        BrokerReport.objects,
+        pk=report_id,
+        redelivered=bool((self.request.delivery_info or {}).get("redelivered")),
+        max_attempts=settings.IMPORT_MAX_ATTEMPTS,
+        gave_up=(
+            "This report's routing stopped before it finished each time it was started (the worker running "
+            "it died), so it was not completed. Upload it again, or in smaller date ranges: the clients' "
+            "shares imported before it stopped come in again unchanged."
+        ),
+    )
+    if report is not None:  # None: done already, another worker routes it, or every attempt died
+        broker_report_route(report=report)
 
 
 @shared_task

@@ -216,6 +216,18 @@ def start_celery_worker(settings, transactional_db, tmp_path):
                 process.wait()
 
 
+def deliver(task, *args, redelivered: bool) -> None:
+    """Run a task as a worker runs a message, first delivered or delivered again (its worker died).
+
+    Celery's eager apply() sets its own delivery_info, so the flag goes through a request pushed by hand.
+    """
+    task.push_request(delivery_info={"redelivered": redelivered}, id="delivered", retries=0)
+    try:
+        task.run(*args)
+    finally:
+        task.pop_request()
+
+
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
     import time
 

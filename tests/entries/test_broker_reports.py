@@ -169,3 +169,48 @@ def test_routing_again_a_redelivered_report_counts_its_rows_once(
     report.refresh_from_db()
     assert (report.rows_read, report.rows_unmatched) == (471, 1)
     assert sum(r["rows"] for r in report.routed) == 470
+
+
+def _left_running(attempts: int) -> BrokerReport:
+    """An uploaded broker report whose earlier runs all started and died (its worker killed)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile as Upload
+
+    from entries.ingestion.routing import broker_report_upload
+
+    report = broker_report_upload(actor=staff_user(manager=True), uploaded=Upload("all.csv", _combined()))
+    BrokerReport.objects.filter(pk=report.pk).update(status=BrokerReport.Status.RUNNING, attempts=attempts)
+    return report
+
+
+def test_a_broker_report_whose_every_routing_died_is_failed_instead_of_routed_again(two_clients, settings):
+    from entries.tasks import route_broker_report
+    from tests.conftest import deliver
+
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    report = _left_running(attempts=3)
+
+    deliver(route_broker_report, report.pk, redelivered=True)  # the 4th delivery
+
+    report.refresh_from_db()
+    assert (report.status, report.attempts) == ("failed", 3)  # not started a 4th time
+    assert "stopped before it finished each time" in report.message
+    with scopes_disabled():
+        assert Entry.objects.count() == 0
+
+
+def test_a_broker_report_left_running_is_taken_over_only_by_its_redelivered_message(two_clients, settings):
+    from entries.tasks import route_broker_report
+    from tests.conftest import deliver
+
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    report = _left_running(attempts=1)
+
+    deliver(route_broker_report, report.pk, redelivered=False)  # a second message: its worker may be alive
+    report.refresh_from_db()
+    assert (report.status, report.attempts) == ("running", 1)
+
+    deliver(route_broker_report, report.pk, redelivered=True)  # its worker died: taken over
+    report.refresh_from_db()
+    assert (report.status, report.attempts) == ("succeeded", 2), report.message
+    with scopes_disabled():
+        assert Entry.objects.count() == 60

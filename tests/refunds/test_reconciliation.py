@@ -420,3 +420,55 @@ def test_upload_is_reconciled_by_a_real_worker(celery_worker_process, client_a, 
     assert row(client_a, E[0]).status == "accepted"
     with scope(client=client_a):
         assert Entry.objects.count() == 2
+
+
+def _left_running(client, staff, attempts: int) -> CbpReport:
+    """An uploaded CBP report whose earlier runs all started and died (its worker killed)."""
+    with scope(client=client):
+        report = cbp_report_upload(
+            actor=staff,
+            client=client,
+            kind="results",
+            uploaded=SimpleUploadedFile("results.csv", csv_bytes(RESULTS)),
+            enqueue=False,
+        )
+        CbpReport.objects.filter(pk=report.pk).update(status=CbpReport.Status.RUNNING, attempts=attempts)
+    return report
+
+
+def test_a_cbp_report_whose_every_run_died_is_failed_instead_of_run_again(client_a, staff_a, filed, settings):
+    from refunds.tasks import reconcile_cbp_report
+    from tests.conftest import deliver
+
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    report = _left_running(client_a, staff_a, attempts=3)
+
+    deliver(reconcile_cbp_report, report.pk, redelivered=True)  # the 4th delivery
+
+    with scope(client=client_a):
+        report.refresh_from_db()
+    assert (report.status, report.attempts) == ("failed", 3)  # not started a 4th time
+    assert "stopped before it finished" in report.message
+    assert row(client_a, E[0]).status == "pending"  # nothing recorded
+
+
+def test_a_cbp_report_left_running_is_taken_over_only_by_its_redelivered_message(
+    client_a, staff_a, filed, settings
+):
+    from refunds.tasks import reconcile_cbp_report
+    from tests.conftest import deliver
+
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    report = _left_running(client_a, staff_a, attempts=1)
+
+    deliver(reconcile_cbp_report, report.pk, redelivered=False)  # a second message: its worker may be alive
+    with scope(client=client_a):
+        report.refresh_from_db()
+    assert (report.status, report.attempts) == ("running", 1)
+    assert row(client_a, E[0]).status == "pending"
+
+    deliver(reconcile_cbp_report, report.pk, redelivered=True)  # its worker died: taken over
+    with scope(client=client_a):
+        report.refresh_from_db()
+    assert (report.status, report.attempts) == ("succeeded", 2), report.message
+    assert row(client_a, E[0]).status == "accepted"
