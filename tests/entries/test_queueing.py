@@ -10,6 +10,7 @@ from django_scopes import scope
 from entries.ingestion.services import reports_sweep_queued
 from entries.models import Entry, EntryReport
 from entries.tasks import import_entry_report
+from tests.conftest import deliver
 from tests.entries.helpers import SAMPLES, keep
 from tests.factories import member
 
@@ -56,15 +57,10 @@ def test_a_second_message_for_the_same_report_does_not_import_it_again(importer)
 def _deliver_again(report_id: int) -> None:
     """The task run as a worker runs a message the broker delivered before (its worker died).
 
-    Celery's eager apply() sets its own delivery_info, so the flag is given through a request pushed by
-    hand. On PostgreSQL the import lease alone lets the task take a dead worker's report over; on SQLite (no
+    On PostgreSQL the import lease alone lets the task take a dead worker's report over; on SQLite (no
     leases) only this flag does, so without it these tests passed on PostgreSQL only.
     """
-    import_entry_report.push_request(delivery_info={"redelivered": True}, id="redelivered", retries=0)
-    try:
-        import_entry_report.run(report_id)
-    finally:
-        import_entry_report.pop_request()
+    deliver(import_entry_report, report_id, redelivered=True)
 
 
 def test_a_report_whose_every_attempt_died_is_failed_with_a_message_instead_of_delivered_again(
