@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "refunds.cbp_report_uploaded": "CBP report uploaded",
     "refunds.cbp_report_reconciled": "CBP report matched",
     "refunds.cbp_report_rejected": "CBP report rejected",
+    "refunds.cbp_report_failed": "CBP report failed",
     "protests.drafts_built": "Protest drafts built",
     "protests.draft_discarded": "Protest draft discarded",
     "protests.description_edited": "Protest description edited",

@@ -4,28 +4,33 @@ Tasks call these; pages read the row. Progress writes are throttled by the calle
 and each is a single UPDATE so a page polling the row sees it at once.
 """
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
 from .models import Job
 
 
-def job_claim(jobs, *, pk: int, redelivered: bool, max_attempts: int, gave_up: str) -> Job | None:
+def job_claim(
+    jobs, *, pk: int, redelivered: bool, max_attempts: int, give_up: Callable[[Job], None]
+) -> Job | None:
     """The job row to run now, marked running; None when it is finished, another worker has it, or it is given up.
 
-    A message the broker delivered again after its worker died (redelivered) may take over a row left
-    running; another message for a row that is running leaves it to its worker. Every run that starts
-    counts an attempt (job_start) and every run that ends marks the row finished, so a row claimed while
-    still running with max_attempts counted was left by dead runs only (a file that kills its worker,
-    say): it is failed with the message gave_up instead of being started again. jobs: the model's rows
-    (inside scopes_disabled for a tenant's, as the id alone does not tell the client).
+    A message the broker delivered again after its worker died (redelivered; an import's lease says the
+    same) may take over a row left running; another message for a row that is running leaves it to its
+    worker. Every run that starts counts an attempt (job_start) and every run that ends marks the row
+    finished, so a row claimed while still running with max_attempts counted was left by dead runs only
+    (a file that kills its worker, say): give_up(job) fails it, with its message, instead of starting it
+    again. jobs: the model's rows (inside scopes_disabled for a tenant's, as the id alone does not tell
+    the client).
     """
     statuses = [Job.Status.PENDING, *([Job.Status.RUNNING] if redelivered else [])]
     if not jobs.filter(pk=pk, status__in=statuses).update(status=Job.Status.RUNNING):
         return None
     job = jobs.get(pk=pk)
     if job.attempts >= max_attempts:
-        job_fail(job, message=gave_up)
+        give_up(job)
         return None
     return job
 

@@ -89,7 +89,7 @@ def reclassify_after_registry_change() -> None:
 def route_broker_report(self, report_id: int) -> None:
     from clients.jobs import job_claim
 
-    from .ingestion.routing import broker_report_route
+    from .ingestion.routing import broker_report_give_up, broker_report_route
     from .models import BrokerReport
 
     report = job_claim(  # staff-side rows: not tenant-scoped
@@ -97,11 +97,7 @@ def route_broker_report(self, report_id: int) -> None:
         pk=report_id,
         redelivered=bool((self.request.delivery_info or {}).get("redelivered")),
         max_attempts=settings.IMPORT_MAX_ATTEMPTS,
-        gave_up=(
-            "This report's routing stopped before it finished each time it was started (the worker running "
-            "it died), so it was not completed. Upload it again, or in smaller date ranges: the clients' "
-            "shares imported before it stopped come in again unchanged."
-        ),
+        give_up=broker_report_give_up,
     )
     if report is not None:  # None: done already, another worker routes it, or every attempt died
         broker_report_route(report=report)

@@ -479,6 +479,21 @@ def cbp_report_process(*, report: CbpReport) -> CbpReport:
     return report
 
 
+def cbp_report_give_up(report: CbpReport) -> None:
+    """Every run of the report died before finishing (clients.jobs.job_claim): stop handing it out."""
+    job_fail(
+        report,
+        message=(
+            "This report could not be processed: each time, the processing stopped before it finished (the "
+            "worker running it died), so nothing was recorded. Upload it again; if that happens again, split "
+            "the file."
+        ),
+    )
+    _audit_result(
+        report, "refunds.cbp_report_failed", {"reason": "attempts exhausted", "attempts": report.attempts}
+    )
+
+
 def _audit_result(report: CbpReport, action: str, data: dict) -> None:
     with transaction.atomic():
         audit.record(client=report.client, actor=None, action=action, subject=report, data=data)

@@ -66,6 +66,18 @@ def broker_report_upload(*, actor: User, uploaded) -> BrokerReport:
     return report
 
 
+def broker_report_give_up(report: BrokerReport) -> None:
+    """Every routing of the report died before finishing (clients.jobs.job_claim): stop handing it out."""
+    job_fail(
+        report,
+        message=(
+            "This report's routing stopped before it finished each time it was started (the worker running "
+            "it died), so it was not completed. Upload it again, or in smaller date ranges: the clients' "
+            "shares imported before it stopped come in again unchanged."
+        ),
+    )
+
+
 def _columns(source) -> list[str]:
     present = set(source.columns)
     return [field for field, *_ in parsing.FIELDS if field in present]

@@ -23,7 +23,7 @@ from brokerage.queueing import enqueue, enqueue_on_commit
 from brokerage.storage import local_path
 from brokerage.words import plural
 from clients import audit
-from clients.jobs import job_fail, job_progress, job_start, job_succeed
+from clients.jobs import job_claim, job_fail, job_progress, job_start, job_succeed
 from clients.models import Client, ImporterNumber, User
 from domain.es003 import parsing
 
@@ -241,28 +241,19 @@ def report_claim(*, report_id: int, leased: bool | None, redelivered: bool = Fal
     """
     from django_scopes import scopes_disabled
 
-    takeover = bool(leased) or redelivered
-    statuses = [EntryReport.Status.PENDING, *([EntryReport.Status.RUNNING] if takeover else [])]
     with scopes_disabled():  # the id alone does not tell the client; the caller enters its scope
-        claimed = EntryReport.objects.filter(pk=report_id, status__in=statuses).update(
-            status=EntryReport.Status.RUNNING
+        return job_claim(
+            EntryReport.objects.select_related("client"),
+            pk=report_id,
+            redelivered=bool(leased) or redelivered,
+            max_attempts=settings.IMPORT_MAX_ATTEMPTS,
+            give_up=_give_up,
         )
-        if not claimed:
-            return None
-        report = EntryReport.objects.select_related("client").get(pk=report_id)
-    if report.attempts >= settings.IMPORT_MAX_ATTEMPTS:
-        _give_up(report)
-        return None
-    return report
 
 
 def _give_up(report: EntryReport) -> None:
-    """Every attempt died before finishing (a worker killed for memory, a crash): stop handing it out.
-
-    Each run that starts counts an attempt (job_start); a run that ends, however it ends, marks the report
-    finished. So a report claimed again with all its attempts spent was left running by dead runs only,
-    and redelivering it again would only kill another worker.
-    """
+    """Every attempt died before finishing (a worker killed for memory, a crash): stop handing it out
+    (clients.jobs.job_claim), and say so in its audit trail."""
     from django_scopes import scope
 
     with scope(client=report.client), transaction.atomic():

@@ -450,6 +450,12 @@ def test_a_cbp_report_whose_every_run_died_is_failed_instead_of_run_again(client
     assert (report.status, report.attempts) == ("failed", 3)  # not started a 4th time
     assert "stopped before it finished" in report.message
     assert row(client_a, E[0]).status == "pending"  # nothing recorded
+    with scope(client=client_a):
+        failed = AuditEvent.objects.get(action="refunds.cbp_report_failed")
+    assert (failed.subject_id, failed.data) == (
+        str(report.pk),
+        {"reason": "attempts exhausted", "attempts": 3},
+    )
 
 
 def test_a_cbp_report_left_running_is_taken_over_only_by_its_redelivered_message(
